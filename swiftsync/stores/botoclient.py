@@ -1,0 +1,35 @@
+# Copyright (c) 2026 swiftsync authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#    http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or
+# implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The one place a botocore S3 client is built (SigV4, path style by default)."""
+
+import botocore.config
+import botocore.session
+
+
+def make_s3_client(endpoint, access_key, secret_key, region='us-east-1',
+                   addressing_style='path', max_connections=32,
+                   timeout=10, retries=0, verify=True):
+    session = botocore.session.get_session()
+    config = botocore.config.Config(
+        signature_version='s3v4', s3={'addressing_style': addressing_style},
+        max_pool_connections=max_connections, connect_timeout=timeout,
+        read_timeout=timeout,
+        # retries are ours to decide (backoff, checkpoints), not botocore's
+        retries={'total_max_attempts': retries + 1, 'mode': 'standard'})
+    return session.create_client(
+        's3', endpoint_url=endpoint or None, region_name=region,
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+        config=config, verify=verify)
