@@ -228,9 +228,10 @@ class Deployment(object):
             if not is_s3api:
                 env['clusters'].append(self._cluster_env(
                     cl, proxy_conf, storage, node_confs))
-                env['targets'] += [o.name for o in layouts
-                                   if o.name != cl.name
-                                   and o.name not in env['targets']]
+                env['clusters'][-1]['targets'] = env['targets'] + [
+                    o.name for o in layouts if o.name != cl.name]
+        # as seen from the first cluster, like its swiftsync.conf
+        env['targets'] = env['clusters'][0]['targets']
         if seaweed:
             self._start_seaweed(seaweed, s3_servers['seaweedfs'],
                                 binaries['weed'])

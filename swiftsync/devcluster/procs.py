@@ -172,6 +172,8 @@ def pid_alive(pid, cmd, children=None):
 
 def port_free(ip, port):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # as the servers do: a port held only by TIME_WAIT leftovers is free
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((ip, port))
         return True

@@ -1,0 +1,52 @@
+# The two commands: `make demo` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+WORK ?= work
+KEEP ?=
+BENCH_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: all setup system demo test unit integration bench docs clean
+
+all: test
+
+$(STAMP): setup.cfg setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,dev]'
+	touch $(STAMP)
+
+# Debian packages the real servers need (memcached: one per dev cluster).
+system:
+	@command -v memcached >/dev/null 2>&1 || { \
+	  echo "installing memcached (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq memcached >/dev/null; }
+
+setup: $(STAMP) system
+
+demo: setup
+	$(PY) -m swiftsync.devcluster.tour --workdir $(WORK)/demo $(if $(KEEP),--keep)
+
+test: setup
+	$(PY) -m pytest -q test/unit test/integration $(PYTEST_ARGS)
+
+unit: setup
+	$(PY) -m pytest -q test/unit $(PYTEST_ARGS)
+
+integration: setup
+	$(PY) -m pytest -q test/integration $(PYTEST_ARGS)
+
+bench: setup
+	@set -e; for f in bench/[a-z]*.py; do \
+	  echo "== $$f"; $(PY) $$f $(BENCH_ARGS); done
+
+docs: setup
+	$(PY) -m pip install -q -e '.[doc]'
+	$(VENV)/bin/sphinx-build -q -W -b html doc doc/_build/html
+
+clean:
+	rm -rf $(VENV) $(WORK) doc/_build *.egg-info
