@@ -49,6 +49,9 @@ def register(subparsers):
                          'pipelines (default: all that exist; "none")')
     up.add_argument('--timeout', type=float, default=60,
                     help='seconds to wait for the servers (default 60)')
+    up.add_argument('--container-sync', action='store_true',
+                    help="also run Swift's container-sync daemon on every "
+                         'node (every 5 s)')
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser('down', help='stop every process of a deployment')
@@ -72,6 +75,8 @@ def cmd_up(args):
             clusters=args.clusters, replicas=args.replicas, s3=args.s3,
             base_port=args.base_port, filters=args.filters,
             timeout=args.timeout)
+        if args.container_sync:
+            Deployment(args.workdir).start_swift_daemon('container-sync')
     except DevError as e:
         return _fail(e)
     for c in env['clusters']:

@@ -373,6 +373,26 @@ class Deployment(object):
                                    % (kind, creds['bucket'], e))
                 time.sleep(0.2)
 
+    # -- Swift's background daemons --------------------------------------
+    def start_swift_daemon(self, daemon='container-sync', clusters=None):
+        """Run a Swift daemon (see swiftd.py) on every node of the clusters.
+
+        Returns the process names; stop them with ``procs.stop(names)``.
+        """
+        names = []
+        for c in self.env['clusters']:
+            if clusters and c['name'] not in clusters:
+                continue
+            for node in c['nodes']:
+                name = '%s-%s%d' % (c['name'], daemon, node['index'])
+                if self.procs.is_running(name):
+                    continue
+                self.procs.start(name, [
+                    sys.executable, '-m', 'swiftsync.devcluster.swiftd',
+                    daemon, node['container_server_conf']])
+                names.append(name)
+        return names
+
     # -- down / status ----------------------------------------------------
     def down(self, timeout=15):
         names = self.procs.running()

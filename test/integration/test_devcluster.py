@@ -233,3 +233,36 @@ def test_unknown_filter_and_bad_counts_are_refused(tmp_path):
     out = run_cli('dev', 'up', '--workdir', str(tmp_path / 'f'),
                   '--s3', 'minio')
     assert out.returncode == 1 and "unknown --s3 'minio'" in out.stderr
+
+
+def wait_for(check, timeout=60, interval=0.5):
+    import time
+    deadline = time.time() + timeout
+    while True:
+        result = check()
+        if result or time.time() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def test_realm_container_sync_flows_between_clusters(deployment, env):
+    c1, c2 = env['clusters']
+    names = deployment.start_swift_daemon('container-sync')
+    try:
+        cont = 'csync-' + uuid.uuid4().hex[:8]
+        key = uuid.uuid4().hex
+        swift(c2).put_container(cont, headers={'X-Container-Sync-Key': key})
+        swift(c1).put_container(cont, headers={
+            'X-Container-Sync-Key': key,
+            'X-Container-Sync-To': '//%s/c2/%s/%s' % (
+                env['realm']['name'], c2['account'], cont)})
+        swift(c1).put_object(cont, 'synced', b'across clusters')
+
+        def arrived():
+            try:
+                return swift(c2).get_object(cont, 'synced')[1]
+            except swiftclient.ClientException:
+                return None
+        assert wait_for(arrived) == b'across clusters'
+    finally:
+        assert deployment.procs.stop(names) == []
