@@ -1,0 +1,91 @@
+"""What every benchmark shares: a dev deployment, timing, RSS, the JSON line.
+
+Each ``bench/<name>.py`` brings up what it needs through ``swiftsync dev``,
+runs ours and the peer in the same run, and prints one JSON object as its
+last line::
+
+    {"name": ..., "ours": ..., "peer": ..., "unit": ..., "ratio": ...,
+     "target": ...}
+
+``ratio > 1`` means ours is better (for a "lower is better" unit it is
+peer/ours). ``--quick`` makes a short run. Deployments use base port 10600
+unless ``--base-port`` says otherwise, so a benchmark can run beside the
+demo (8600) and the tests (9600).
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from swiftsync.devcluster import Deployment  # noqa: E402
+
+
+def parser(description):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument('--quick', action='store_true', help='a short run')
+    p.add_argument('--base-port', type=int, default=10600)
+    p.add_argument('--workdir', default=None,
+                   help='default: a fresh temporary directory')
+    return p
+
+
+@contextlib.contextmanager
+def deployment(args, **up_kwargs):
+    workdir = args.workdir or tempfile.mkdtemp(prefix='swiftsync-bench-')
+    dep = Deployment(workdir)
+    up_kwargs.setdefault('base_port', args.base_port)
+    dep.up(**up_kwargs)
+    try:
+        yield dep
+    finally:
+        dep.down()
+
+
+def timed(fn, *a, **kw):
+    start = time.perf_counter()
+    value = fn(*a, **kw)
+    return time.perf_counter() - start, value
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def peak_rss_mib(pid):
+    """Peak resident set size of a live process (VmHWM), in MiB."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) / 1024.0
+    return None
+
+
+def rss_mib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024.0
+    return None
+
+
+def report(name, ours, peer, unit, target, higher_is_better=True, **extra):
+    """Print the result line and return it."""
+    if peer:
+        ratio = ours / peer if higher_is_better else peer / ours
+    else:
+        ratio = None
+    result = {'name': name, 'ours': round(ours, 4),
+              'peer': None if peer is None else round(peer, 4),
+              'unit': unit, 'ratio': None if ratio is None else
+              round(ratio, 3), 'target': target}
+    result.update(extra)
+    print(json.dumps(result, sort_keys=False))
+    return result
