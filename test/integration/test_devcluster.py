@@ -266,3 +266,22 @@ def test_realm_container_sync_flows_between_clusters(deployment, env):
         assert wait_for(arrived) == b'across clusters'
     finally:
         assert deployment.procs.stop(names) == []
+
+
+def test_generated_confs_load_with_the_operator_config(env):
+    from swiftsync import config
+    for c in env['clusters']:
+        for node in c['nodes']:
+            conf = config.load(node['swiftsync_conf'])
+            assert conf.globals.cluster == c['name']
+            assert conf.my_cluster().proxy_url == c['proxy_url']
+            assert sorted(conf.targets) == sorted(c['targets'])
+            assert conf.targets['s3'].bucket == 'swiftsync'
+            assert conf.globals.devices == node['devices']
+            peer = [p for p in conf.peers()][0]
+            other = [o for o in env['clusters'] if o['name'] != c['name']][0]
+            assert peer.name == other['name']
+    # peers share one secret per pair
+    c1 = config.load(env['clusters'][0]['swiftsync_conf'])
+    c2 = config.load(env['clusters'][1]['swiftsync_conf'])
+    assert c1.clusters['c2'].secret == c2.clusters['c1'].secret
