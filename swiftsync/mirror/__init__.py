@@ -1,0 +1,1 @@
+"""``swiftsync mirror``: one-shot mirroring between S3 buckets and Swift containers."""
