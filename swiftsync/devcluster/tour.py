@@ -31,7 +31,7 @@ from swiftsync.devcluster import Deployment, DevError
 from swiftsync.devcluster.layout import DEFAULT_BASE_PORT
 from swiftsync.devcluster.s3client import s3_client
 
-CHAPTERS = ('basics',)
+CHAPTERS = ('basics', 'sync_keys')
 
 
 class Tour(object):
