@@ -42,3 +42,45 @@ class Bandwidth(object):
         for chunk in chunks:
             self.take(len(chunk))
             yield chunk
+
+
+class ThrottledStore(object):
+    """A store whose reads pass through ``bandwidth``, segments included
+    (large objects read their segments from ``sibling()`` stores)."""
+
+    def __init__(self, store, bandwidth):
+        self._store = store
+        self._bandwidth = bandwidth
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def __repr__(self):
+        return repr(self._store)
+
+    def get(self, *args, **kwargs):
+        info, status, headers, body = self._store.get(*args, **kwargs)
+        return info, status, headers, _Closing(self._bandwidth.wrap(body),
+                                               body)
+
+    def sibling(self, container):
+        return ThrottledStore(self._store.sibling(container),
+                              self._bandwidth)
+
+
+class _Closing(object):
+    """An iterator that closes the underlying body when closed."""
+
+    def __init__(self, chunks, body):
+        self._chunks, self._body = chunks, body
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._chunks)
+
+    def close(self):
+        close = getattr(self._body, 'close', None)
+        if close:
+            close()

@@ -51,7 +51,8 @@ class Stats(object):
                  dry_run=dry_run,
                  failures=[{'scenario': s, 'name': n, 'reason': r}
                            for s, n, r in self.failures],
-                 too_large=list(self.skipped_large))
+                 too_large_objects=[{'scenario': s, 'name': n, 'size': z}
+                                    for s, n, z in self.skipped_large])
         return d
 
     def summary(self, dry_run=False):

@@ -43,11 +43,11 @@ class Side:
     kind: str          # 's3' or 'swift'
     profile: str       # '' for the environment
     location: str      # bucket or container
-    prefix: str        # '' or ends with '/'-free text the names start with
+    prefix: str        # '' or a directory: text ending in '/'
 
     def __str__(self):
         who = self.profile + '@' if self.profile else ''
-        tail = '/' + self.prefix if self.prefix else ''
+        tail = '/' + self.prefix.rstrip('/') if self.prefix else ''
         return '%s://%s%s%s' % (self.kind, who, self.location, tail)
 
 
@@ -66,6 +66,8 @@ def parse_side(text):
         if not profile:
             raise ScenarioError('%r: empty profile name before @' % text)
     location, _, prefix = rest.partition('/')
+    # a prefix names a directory, as in rclone: 'photos' is not 'photos2/'
+    prefix = prefix.strip('/') + '/' if prefix.strip('/') else ''
     if not location:
         raise ScenarioError('%r: missing %s name' % (
             text, 'bucket' if kind == 's3' else 'container'))

@@ -21,12 +21,23 @@ import botocore.session
 
 def make_s3_client(endpoint, access_key, secret_key, region='us-east-1',
                    addressing_style='path', max_connections=32,
-                   timeout=10, retries=0, verify=True):
+                   timeout=10, retries=0, verify=True, sign_payload=None):
+    """``sign_payload=False``: send streamed bodies as UNSIGNED-PAYLOAD
+    (botocore would otherwise read a body to hash it before sending it,
+    which a non-seekable stream cannot do); data integrity then rests on
+    Content-MD5."""
     session = botocore.session.get_session()
+    s3_config = {'addressing_style': addressing_style}
+    if sign_payload is not None:
+        s3_config['payload_signing_enabled'] = sign_payload
     config = botocore.config.Config(
-        signature_version='s3v4', s3={'addressing_style': addressing_style},
+        signature_version='s3v4', s3=s3_config,
         max_pool_connections=max_connections, connect_timeout=timeout,
         read_timeout=timeout,
+        # no CRC trailers (aws-chunked) on streamed bodies: S3 clones and
+        # older servers do not all take them; we send Content-MD5 instead
+        request_checksum_calculation='when_required',
+        response_checksum_validation='when_required',
         # retries are ours to decide (backoff, checkpoints), not botocore's
         retries={'total_max_attempts': retries + 1, 'mode': 'standard'})
     return session.create_client(

@@ -7,10 +7,10 @@ from swiftsync.mirror.scenario import (
 
 def test_sides_and_prefixes():
     src, dst = parse_scenario('s3://bucket/some/prefix->swift://cont')
-    assert src == Side('s3', '', 'bucket', 'some/prefix')
+    assert src == Side('s3', '', 'bucket', 'some/prefix/')
     assert dst == Side('swift', '', 'cont', '')
     src, dst = parse_scenario('swift://dc1@photos -> swift://dc2@photos/bk')
-    assert (src.profile, dst.profile, dst.prefix) == ('dc1', 'dc2', 'bk')
+    assert (src.profile, dst.profile, dst.prefix) == ('dc1', 'dc2', 'bk/')
     assert str(dst) == 'swift://dc2@photos/bk'
 
 
@@ -24,6 +24,7 @@ def test_sides_and_prefixes():
     ('s3://b->swift://', 'missing container name'),
     ('s3://@b->swift://c', 'empty profile name'),
     ('s3://b/x->s3://b/x/y', 'overlap'),
+    ('s3://b->s3://b/y', 'overlap'),
 ])
 def test_malformed_scenarios(bad, reason):
     with pytest.raises(ScenarioError) as e:
@@ -81,3 +82,9 @@ secret_key = SKSKSKSK
 
 def parse_side_profile(name):
     return parse_scenario('swift://%s@c->s3://b' % name)[0]
+
+
+def test_prefix_is_a_directory():
+    src, dst = parse_scenario('s3://b/photos->s3://b/photos2')
+    assert (src.prefix, dst.prefix) == ('photos/', 'photos2/')
+    assert str(src) == 's3://b/photos'

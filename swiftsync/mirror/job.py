@@ -1,0 +1,213 @@
+# Copyright (c) 2026 swiftsync authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#    http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or
+# implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+One mirror scenario: list both sides in name order, decide per name, and
+hand the copies to the shared transfer engine (:mod:`swiftsync.transfer`).
+
+Deciding from the two listings is what keeps a run with nothing to do
+cheap: a plain object whose size and MD5 match on both sides is skipped
+without a request of its own. Only where a listing cannot tell (a large
+object on either side: S3 multipart ETags and SLO ETags are not content
+MD5s) does the engine look closer, by the MD5 and source ETag it recorded
+when it copied the object.
+"""
+
+import fnmatch
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from swiftsync.stores.base import StoreError, is_md5
+from swiftsync.throttle import ThrottledStore
+from swiftsync.transfer import Outcome, Transfer
+
+LOG = logging.getLogger('swiftsync.mirror')
+
+
+class MirrorError(Exception):
+    """A scenario that cannot start (missing bucket, bad credentials)."""
+
+
+class Options(object):
+    def __init__(self, workers=8, max_size=None, dry_run=False, delete=False,
+                 max_delete=None, include=(), exclude=(), size_only=False,
+                 segment_size=1 << 30, bandwidth=None, retries=3,
+                 progress=None):
+        self.workers = workers
+        self.max_size = max_size
+        self.dry_run = dry_run
+        self.delete = delete
+        self.max_delete = max_delete
+        self.include = list(include)
+        self.exclude = list(exclude)
+        self.size_only = size_only
+        self.segment_size = segment_size
+        self.bandwidth = bandwidth
+        self.retries = retries
+        self.progress = progress
+
+    def wanted(self, name):
+        if self.include and not any(fnmatch.fnmatchcase(name, p)
+                                    for p in self.include):
+            return False
+        return not any(fnmatch.fnmatchcase(name, p) for p in self.exclude)
+
+
+def _objects(store, prefix):
+    """(relative name, ObjectInfo) in name order; subdirs are skipped."""
+    for entry in store.list(prefix=prefix):
+        if isinstance(entry, dict):
+            continue
+        yield entry.name[len(prefix):], entry
+
+
+def join_listings(src, dst):
+    """Merge two name-ordered streams: (name, src_info|None, dst_info|None)."""
+    s, d = next(src, None), next(dst, None)
+    while s is not None or d is not None:
+        if d is None or (s is not None and s[0] < d[0]):
+            yield s[0], s[1], None
+            s = next(src, None)
+        elif s is None or d[0] < s[0]:
+            yield d[0], None, d[1]
+            d = next(dst, None)
+        else:
+            yield s[0], s[1], d[1]
+            s, d = next(src, None), next(dst, None)
+
+
+def listing_says_same(src, dst, size_only):
+    """True/False when the listings decide, None when the engine must."""
+    if src.size != dst.size:
+        return False
+    if size_only:
+        return True
+    if is_md5(src.etag) and is_md5(dst.etag) and not (
+            src.is_large or dst.is_large):
+        return src.etag == dst.etag
+    return None
+
+
+class Mirror(object):
+    def __init__(self, name, src, dst, src_prefix, dst_prefix, options,
+                 stats):
+        self.name = name
+        self.src, self.dst = src, dst
+        self.src_prefix, self.dst_prefix = src_prefix, dst_prefix
+        self.options = options
+        self.stats = stats
+        if options.bandwidth:
+            src = self.src = ThrottledStore(src, options.bandwidth)
+        self.transfer = Transfer(src, dst, segment_size=options.segment_size,
+                                 retries=options.retries,
+                                 logger=LOG)
+        self._slots = threading.BoundedSemaphore(options.workers * 2)
+
+    def check(self):
+        """Both sides reachable before any work: a clear error otherwise."""
+        for side, store, prefix in (('source', self.src, self.src_prefix),
+                                    ('destination', self.dst,
+                                     self.dst_prefix)):
+            try:
+                next(iter(store.list(prefix=prefix, limit=1)), None)
+            except StoreError as e:
+                if e.status == 404:
+                    raise MirrorError('%s %r does not exist' % (side, store))
+                if e.status in (401, 403):
+                    raise MirrorError('%s %r: access denied (%s)'
+                                      % (side, store, e.status))
+                raise MirrorError('%s %r: %s' % (side, store, e))
+
+    def run(self):
+        self.check()
+        doomed = []
+        with ThreadPoolExecutor(self.options.workers) as pool:
+            for rel, src, dst in join_listings(
+                    _objects(self.src, self.src_prefix),
+                    _objects(self.dst, self.dst_prefix)):
+                if not self.options.wanted(rel):
+                    self.stats.add('excluded')
+                    continue
+                if src is None:
+                    doomed.append(rel)
+                    continue
+                if (self.options.max_size is not None and
+                        src.size > self.options.max_size):
+                    self.stats.add('too_large')
+                    self.stats.skipped_large.append((self.name, rel,
+                                                     src.size))
+                    continue
+                same = None if dst is None else listing_says_same(
+                    src, dst, self.options.size_only)
+                if same:
+                    self.stats.add('skipped')
+                    continue
+                self._slots.acquire()
+                future = pool.submit(self._copy, rel, src, dst)
+                future.add_done_callback(lambda f: self._slots.release())
+            if self.options.delete:
+                self._delete(pool, doomed)
+        return self.stats
+
+    def _copy(self, rel, src, dst):
+        try:
+            if self.options.dry_run:
+                self.stats.add('updated' if dst else 'copied',
+                               nbytes=src.size)
+                return
+            # a listing entry has no metadata: the engine HEADs the source
+            outcome = self.transfer.sync(self.src_prefix + rel,
+                                         self.dst_prefix + rel)
+            if outcome is Outcome.COPIED:
+                self.stats.add('updated' if dst else 'copied',
+                               nbytes=src.size)
+            elif outcome is Outcome.METADATA:
+                self.stats.add('updated')
+            elif outcome in (Outcome.SKIPPED, Outcome.MISSING):
+                # MISSING: deleted at the source since it was listed
+                self.stats.add('skipped')
+            else:
+                self.stats.fail(self.name, rel, 'not copied')
+        except StoreError as e:
+            self.stats.fail(self.name, rel, str(e))
+        except Exception as e:  # one object must not stop the others
+            LOG.exception('%s: %s', self.name, rel)
+            self.stats.fail(self.name, rel, '%s: %s' % (type(e).__name__, e))
+        finally:
+            if self.options.progress:
+                self.options.progress()
+
+    def _delete(self, pool, doomed):
+        limit = self.options.max_delete
+        if limit is not None and len(doomed) > limit:
+            self.stats.fail(self.name, '*', (
+                'refusing to delete %d objects (more than --max-delete %d)'
+                % (len(doomed), limit)))
+            return
+        for rel in doomed:
+            if self.options.dry_run:
+                self.stats.add('deleted')
+                continue
+            self._slots.acquire()
+            future = pool.submit(self._delete_one, rel)
+            future.add_done_callback(lambda f: self._slots.release())
+
+    def _delete_one(self, rel):
+        try:
+            if self.transfer.delete(self.dst_prefix + rel) is Outcome.DELETED:
+                self.stats.add('deleted')
+        except StoreError as e:
+            self.stats.fail(self.name, rel, 'delete: %s' % e)

@@ -1,0 +1,577 @@
+# Copyright (c) 2026 swiftsync authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#    http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or
+# implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+An S3 bucket (AWS or any S3-compatible store) as a :class:`RemoteStore`,
+through botocore.
+
+Keys (see doc/stores.rst):
+
+* ``hashed`` layout: ``<prefix><hash>/<account>/<container>/<object>``, where
+  ``<hash>`` is ``hex(int(md5("<account>/<container>")) % 16**6)`` without
+  zero padding: the layout of swift-s3-sync, whose buckets are adopted as
+  they are. SLO manifests go to ``<prefix><hash>/.manifests/<account>/
+  <container>/<sha256(object)>.swift_slo_manifest`` (one key).
+* ``native`` layout: ``<prefix><object>``; manifests under
+  ``<prefix>.swiftsync-manifests/``.
+
+User metadata is ASCII on the wire: a value that is not printable ASCII (or
+has leading/trailing blanks, or starts with ``=?``) is sent as an RFC 2047
+encoded word ``=?UTF-8?B?...?=``; a name that is not ``[a-z0-9._-]`` is
+sent as ``u8--<hex of its UTF-8>``. Both are decoded on read.
+"""
+
+import base64
+import binascii
+import email.header
+import hashlib
+import json
+import re
+
+import botocore.exceptions
+
+from swiftsync.stores.base import (
+    CHUNK_SIZE, GiB, INTERNAL_PREFIX, META_LARGE, MiB, HashingIter,
+    IterReader, NotFound, ObjectInfo, PreconditionFailed, RemoteStore,
+    SourceChanged, StoreError, close_iter, is_md5, split_metadata,
+    parallel_map, unquote_etag, written_info)
+
+PREFIX_SPACE = 16 ** 6
+MANIFEST_SUFFIX = '.swift_slo_manifest'
+NATIVE_MANIFEST_DIR = '.swiftsync-manifests/'
+#: appended to the key of an object whose name ends with '/'
+TRAILING_SLASH = '.swiftsync-trailing-slash'
+
+
+def hashed_prefix(account, container):
+    """swift-s3-sync's hash prefix of a container: hex, no zero padding."""
+    digest = hashlib.md5(('%s/%s' % (account, container)).encode('utf-8'))
+    return '%x' % (int(digest.hexdigest(), 16) % PREFIX_SPACE)
+
+
+def key_base(layout, prefix, account, container):
+    """The part of every key of this container before the object name."""
+    prefix = prefix or ''
+    if layout == 'native':
+        return prefix
+    return '%s%s/%s/%s/' % (prefix, hashed_prefix(account, container),
+                            account, container)
+
+
+def manifest_key(layout, prefix, account, container, name):
+    """Where the SLO manifest of ``name`` is kept."""
+    obj_hash = hashlib.sha256(name.encode('utf-8')).hexdigest()
+    prefix = prefix or ''
+    if layout == 'native':
+        return '%s%s%s%s' % (prefix, NATIVE_MANIFEST_DIR, obj_hash,
+                             MANIFEST_SUFFIX)
+    return '%s%s/.manifests/%s/%s/%s%s' % (
+        prefix, hashed_prefix(account, container), account, container,
+        obj_hash, MANIFEST_SUFFIX)
+
+
+# --- metadata on the wire -------------------------------------------------
+
+_PLAIN_NAME = re.compile(r'^[a-z0-9][a-z0-9._-]*$')
+_NAME_MARK = 'u8--'
+_ENCODED_WORD = re.compile(r'^=\?[^?]+\?[BbQq]\?.*\?=$', re.S)
+
+
+def encode_meta_name(name):
+    name = name.lower()
+    if _PLAIN_NAME.match(name) and not name.startswith(_NAME_MARK):
+        return name
+    return _NAME_MARK + name.encode('utf-8').hex()
+
+
+def decode_meta_name(name):
+    name = name.lower()
+    if name.startswith(_NAME_MARK):
+        try:
+            return bytes.fromhex(name[len(_NAME_MARK):]).decode('utf-8')
+        except ValueError:
+            pass
+    return name
+
+
+def encode_meta_value(value):
+    if (value.isascii() and value.isprintable() and
+            value == value.strip() and not value.startswith('=?')):
+        return value
+    return '=?UTF-8?B?%s?=' % base64.b64encode(
+        value.encode('utf-8')).decode('ascii')
+
+
+def decode_meta_value(value):
+    if not _ENCODED_WORD.match(value.strip()):
+        return value
+    try:
+        out = []
+        for part, charset in email.header.decode_header(value):
+            if isinstance(part, bytes):
+                part = part.decode(charset or 'ascii')
+            out.append(part)
+        return ''.join(out)
+    except (ValueError, LookupError, binascii.Error, UnicodeDecodeError):
+        return value
+
+
+def encode_metadata(meta):
+    return {encode_meta_name(k): encode_meta_value(v)
+            for k, v in meta.items()}
+
+
+def decode_metadata(meta):
+    return {decode_meta_name(k): decode_meta_value(v)
+            for k, v in (meta or {}).items()}
+
+
+# --- errors ---------------------------------------------------------------
+
+def _inner_store_error(exc):
+    """A StoreError raised by our own body iterator while botocore was
+    sending it (botocore wraps it in HTTPClientError)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, StoreError):
+            return exc
+        kwargs = getattr(exc, 'kwargs', None) or {}
+        exc = kwargs.get('error') or exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _error(exc, what):
+    inner = _inner_store_error(exc)
+    if inner is not None:
+        return inner
+    if isinstance(exc, botocore.exceptions.ClientError):
+        resp = exc.response or {}
+        status = resp.get('ResponseMetadata', {}).get('HTTPStatusCode')
+        err = resp.get('Error', {})
+        code = err.get('Code') or ''
+        msg = '%s: %s %s' % (what, code, err.get('Message') or '')
+        msg = msg.strip()
+        if status == 404 or code in ('NoSuchKey', 'NotFound', 'NoSuchBucket',
+                                     'NoSuchUpload'):
+            return NotFound(msg, status or 404)
+        if status == 412:
+            return PreconditionFailed(msg)
+        if code in ('BadDigest', 'InvalidDigest'):
+            return SourceChanged(msg)
+        retryable = None
+        if code in ('SlowDown', 'Throttling', 'RequestTimeout',
+                    'RequestTimeTooSkewed', 'InternalError'):
+            retryable = True
+        return StoreError(msg, status, retryable)
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        # connection errors, timeouts: no status, retry later. The class
+        # name and botocore's message never include credentials.
+        return StoreError('%s: %s' % (what, exc), None, True)
+    return StoreError('%s: %s: %s' % (what, type(exc).__name__, exc),
+                      None, True)
+
+
+def _body_iter(streaming_body):
+    try:
+        while True:
+            chunk = streaming_body.read(CHUNK_SIZE)
+            if not chunk:
+                break
+            yield chunk
+    finally:
+        streaming_body.close()
+
+
+class S3Store(RemoteStore):
+    """A key space of one bucket (see the module docstring)."""
+    kind = 's3'
+    min_part_size = 5 * MiB
+    max_part_size = 5 * GiB
+    max_parts = 10000
+
+    def __init__(self, client, bucket, account='', container='',
+                 layout='hashed', prefix='', sse=None, sse_kms_key_id=None,
+                 storage_class=None, part_concurrency=4):
+        self.client = client
+        #: parts of one multipart upload sent at once
+        self.part_concurrency = part_concurrency
+        self.bucket = bucket
+        self.account = account
+        self.container = container
+        self.layout = layout
+        self.prefix = prefix or ''
+        self.base = key_base(layout, self.prefix, account, container)
+        self.sse = sse
+        self.sse_kms_key_id = sse_kms_key_id
+        self.storage_class = storage_class
+        self.max_name_length = max(0, 1024 - len(self.base.encode('utf-8')))
+
+    def __repr__(self):
+        return '<S3Store s3://%s/%s>' % (self.bucket, self.base)
+
+    def key(self, name):
+        if name.endswith('/'):
+            # S3 clones (SeaweedFS, MinIO) take a key ending in '/' for a
+            # directory and drop its content: keep such names apart
+            return self.base + name + TRAILING_SLASH
+        return self.base + name
+
+    def name_fits(self, name):
+        return len(self.key(name).encode('utf-8')) <= 1024
+
+    def name_of(self, key):
+        name = key[len(self.base):]
+        if name.endswith('/' + TRAILING_SLASH):
+            name = name[:-len(TRAILING_SLASH)]
+        return name
+
+    def manifest_key(self, name):
+        return manifest_key(self.layout, self.prefix, self.account,
+                            self.container, name)
+
+    def _write_params(self, content_type, metadata):
+        params = {'Bucket': self.bucket, 'Metadata': encode_metadata(metadata)}
+        if content_type:
+            params['ContentType'] = content_type
+        if self.sse:
+            params['ServerSideEncryption'] = self.sse
+            if self.sse_kms_key_id:
+                params['SSEKMSKeyId'] = self.sse_kms_key_id
+        if self.storage_class:
+            params['StorageClass'] = self.storage_class
+        return params
+
+    def _info(self, name, resp):
+        meta = decode_metadata(resp.get('Metadata'))
+        user, internal = split_metadata(meta)
+        etag = unquote_etag(resp.get('ETag'))
+        is_mpu = '-' in etag
+        plain_md5 = (not is_mpu and is_md5(etag) and
+                     resp.get('ServerSideEncryption') != 'aws:kms')
+        lm = resp.get('LastModified')
+        extra = {'key': self.key(name), 'internal': internal}
+        if resp.get('StorageClass'):
+            extra['storage_class'] = resp['StorageClass']
+        if resp.get('VersionId'):
+            extra['version_id'] = resp['VersionId']
+        if internal.get(META_LARGE):
+            extra['large'] = internal[META_LARGE]
+        return ObjectInfo(
+            name=name, size=int(resp.get('ContentLength') or 0), etag=etag,
+            last_modified=lm.timestamp() if lm else 0.0,
+            content_type=resp.get('ContentType') or '',
+            metadata=user,
+            content_md5=etag if plain_md5 else internal.get(
+                INTERNAL_PREFIX + 'md5'),
+            is_large=is_mpu or bool(internal.get(META_LARGE)),
+            extra=extra)
+
+    def head(self, name):
+        try:
+            resp = self.client.head_object(Bucket=self.bucket,
+                                           Key=self.key(name))
+        except Exception as e:
+            err = _error(e, 'HEAD %s' % self.key(name))
+            if isinstance(err, NotFound):
+                return None
+            raise err from None
+        return self._info(name, resp)
+
+    _IF = {'if-match': 'IfMatch', 'if-none-match': 'IfNoneMatch',
+           'if-modified-since': 'IfModifiedSince',
+           'if-unmodified-since': 'IfUnmodifiedSince'}
+
+    def get(self, name, range_header=None, if_headers=None):
+        params = {'Bucket': self.bucket, 'Key': self.key(name)}
+        if range_header:
+            params['Range'] = range_header
+        for k, v in (if_headers or {}).items():
+            params[self._IF[k.lower()]] = v
+        try:
+            resp = self.client.get_object(**params)
+        except botocore.exceptions.ClientError as e:
+            status = e.response.get('ResponseMetadata', {}).get(
+                'HTTPStatusCode')
+            if status == 304:
+                info = self._info(name, {'ETag': e.response.get(
+                    'ResponseMetadata', {}).get('HTTPHeaders', {}).get(
+                        'etag')})
+                return info, 304, {}, iter(())
+            raise _error(e, 'GET %s' % self.key(name)) from None
+        except Exception as e:
+            raise _error(e, 'GET %s' % self.key(name)) from None
+        info = self._info(name, resp)
+        headers = dict(resp['ResponseMetadata'].get('HTTPHeaders', {}))
+        if 'ContentRange' in resp:
+            total = resp['ContentRange'].rpartition('/')[2]
+            if total.isdigit():
+                info.size = int(total)
+        return (info, resp['ResponseMetadata']['HTTPStatusCode'], headers,
+                _body_iter(resp['Body']))
+
+    def put(self, name, body_iter, size, content_type, metadata, etag=None):
+        params = self._write_params(content_type, metadata)
+        body = HashingIter(body_iter, size, 'PUT %s' % name, expected=etag)
+        params.update(Key=self.key(name), Body=IterReader(body, size),
+                      ContentLength=size)
+        if etag and is_md5(etag):
+            params['ContentMD5'] = base64.b64encode(
+                bytes.fromhex(etag)).decode('ascii')
+        try:
+            resp = self.client.put_object(**params)
+        except SourceChanged:
+            raise
+        except Exception as e:
+            raise _error(e, 'PUT %s' % self.key(name)) from None
+        finally:
+            body.close()
+        got = unquote_etag(resp.get('ETag'))
+        md5 = body.hexdigest()
+        if self.sse != 'aws:kms' and got and got != md5:
+            raise StoreError('PUT %s: stored etag %s is not the md5 sent %s'
+                             % (self.key(name), got, md5), None, True)
+        return written_info(name, size, got or md5, content_type, metadata,
+                            md5, key=self.key(name))
+
+    def put_large(self, name, parts, size, content_type, metadata,
+                  manifest=None, concurrency=None):
+        key = self.key(name)
+        if concurrency is None:
+            concurrency = self.part_concurrency
+        params = self._write_params(content_type, metadata)
+        params['Key'] = key
+        try:
+            upload_id = self.client.create_multipart_upload(
+                **params)['UploadId']
+        except Exception as e:
+            raise _error(e, 'POST %s?uploads' % key) from None
+        parts = list(parts)   # PartData are cheap: bodies open lazily
+        # the whole-content md5 needs the parts in order: one at a time
+        total = hashlib.md5() if concurrency <= 1 else None
+        try:
+            done = parallel_map(
+                lambda part: self._upload_part(name, key, upload_id, part,
+                                               total),
+                parts, concurrency)
+            written = sum(p.size for p in parts)
+            if written != size:
+                raise SourceChanged('%s: read %d bytes of %d' % (
+                    name, written, size))
+            try:
+                resp = self.client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id,
+                    MultipartUpload={'Parts': done})
+            except Exception as e:
+                raise _error(e, 'POST %s?uploadId' % key) from None
+        except BaseException:
+            self.abort(key, upload_id)
+            raise
+        if manifest is not None:
+            self._put_manifest(name, manifest)
+        return written_info(name, size, unquote_etag(resp.get('ETag')),
+                            content_type, metadata,
+                            total.hexdigest() if total else None,
+                            is_large=True, key=key, parts=len(done))
+
+    def _upload_part(self, name, key, upload_id, part, total=None):
+        body = HashingIter(part.chunks, part.size,
+                           '%s part %d' % (name, part.number),
+                           expected=part.md5)
+        reader = _PartReader(body, part.size, total) if total else \
+            IterReader(body, part.size)
+        kwargs = dict(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                      PartNumber=part.number, Body=reader,
+                      ContentLength=part.size)
+        if part.md5:
+            kwargs['ContentMD5'] = base64.b64encode(
+                bytes.fromhex(part.md5)).decode('ascii')
+        try:
+            resp = self.client.upload_part(**kwargs)
+        except Exception as e:
+            raise _error(e, 'PUT %s part %d' % (key, part.number)) from None
+        finally:
+            body.close()
+        got = unquote_etag(resp.get('ETag'))
+        md5 = body.hexdigest()
+        if part.md5 and md5 != part.md5:
+            raise SourceChanged('%s part %d: md5 %s, expected %s' % (
+                name, part.number, md5, part.md5))
+        if self.sse != 'aws:kms' and got != md5:
+            raise StoreError('%s part %d: stored etag %s is not the md5 '
+                             'sent %s' % (key, part.number, got, md5),
+                             None, True)
+        return {'PartNumber': part.number, 'ETag': got or md5}
+
+    def abort(self, key, upload_id):
+        try:
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except Exception:
+            pass
+
+    def list_uploads(self):
+        """Open multipart uploads under this store's key base:
+        a list of (key, upload_id)."""
+        out = []
+        kwargs = {'Bucket': self.bucket, 'Prefix': self.base}
+        while True:
+            try:
+                resp = self.client.list_multipart_uploads(**kwargs)
+            except Exception as e:
+                raise _error(e, 'GET ?uploads') from None
+            out.extend((u['Key'], u['UploadId'])
+                       for u in resp.get('Uploads', []))
+            if not resp.get('IsTruncated'):
+                return out
+            kwargs['KeyMarker'] = resp.get('NextKeyMarker')
+            kwargs['UploadIdMarker'] = resp.get('NextUploadIdMarker')
+
+    def abort_uploads(self, name=None):
+        """Abort open multipart uploads (of ``name``, or all under this
+        store's key base); returns how many."""
+        n = 0
+        for key, upload_id in self.list_uploads():
+            if name is None or key == self.key(name):
+                self.abort(key, upload_id)
+                n += 1
+        return n
+
+    def _put_manifest(self, name, manifest):
+        data = json.dumps(manifest).encode('utf-8')
+        params = self._write_params('application/json', {})
+        params.update(Key=self.manifest_key(name), Body=data,
+                      ContentLength=len(data))
+        try:
+            self.client.put_object(**params)
+        except Exception as e:
+            raise _error(e, 'PUT manifest of %s' % name) from None
+
+    def get_manifest(self, name):
+        """The SLO manifest kept beside ``name`` (a list), or None."""
+        try:
+            resp = self.client.get_object(Bucket=self.bucket,
+                                          Key=self.manifest_key(name))
+            return json.loads(resp['Body'].read())
+        except Exception as e:
+            err = _error(e, 'GET manifest of %s' % name)
+            if isinstance(err, NotFound):
+                return None
+            raise err from None
+
+    def post(self, name, content_type, metadata):
+        key = self.key(name)
+        params = self._write_params(content_type, metadata)
+        params.update(Key=key, MetadataDirective='REPLACE',
+                      CopySource={'Bucket': self.bucket, 'Key': key})
+        try:
+            self.client.copy_object(**params)
+        except Exception as e:
+            raise _error(e, 'COPY %s' % key) from None
+
+    def delete(self, name):
+        info = self.head(name)
+        if info is None:
+            return False
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
+            if info.internal.get(META_LARGE) == 'slo':
+                self.client.delete_object(Bucket=self.bucket,
+                                          Key=self.manifest_key(name))
+        except Exception as e:
+            raise _error(e, 'DELETE %s' % self.key(name)) from None
+        return True
+
+    def list(self, prefix='', marker='', end_marker='', delimiter=None,
+             limit=None, reverse=False):
+        if reverse:
+            items = list(self._list(prefix, '', '', delimiter, None))
+            items = [i for i in items
+                     if (not marker or _name(i) < marker) and
+                     (not end_marker or _name(i) > end_marker)]
+            items.reverse()
+            return iter(items[:limit] if limit else items)
+        return self._list(prefix, marker, end_marker, delimiter, limit)
+
+    def _list(self, prefix, marker, end_marker, delimiter, limit):
+        kwargs = {'Bucket': self.bucket, 'Prefix': self.base + prefix}
+        if marker:
+            kwargs['StartAfter'] = self.base + marker
+        if delimiter:
+            kwargs['Delimiter'] = delimiter
+        n = 0
+        skip = self.base + NATIVE_MANIFEST_DIR if self.layout == 'native' \
+            else None
+        cut = len(self.base)
+        if marker.endswith('/'):
+            kwargs['StartAfter'] = self.key(marker)
+        while True:
+            kwargs['MaxKeys'] = 1000 if limit is None else min(
+                1000, limit - n)
+            try:
+                resp = self.client.list_objects_v2(**kwargs)
+            except Exception as e:
+                raise _error(e, 'LIST %s' % self.base) from None
+            entries = []
+            for row in resp.get('Contents', []):
+                if skip and row['Key'].startswith(skip):
+                    continue
+                etag = unquote_etag(row.get('ETag'))
+                entries.append(ObjectInfo(
+                    name=self.name_of(row['Key']), size=row.get('Size', 0),
+                    etag=etag, last_modified=row['LastModified'].timestamp()
+                    if row.get('LastModified') else 0.0,
+                    is_large='-' in etag,
+                    content_md5=etag if is_md5(etag) else None,
+                    extra={'key': row['Key'], 'listing': True,
+                           'storage_class': row.get('StorageClass')}))
+            for row in resp.get('CommonPrefixes', []):
+                if skip and row['Prefix'].startswith(skip):
+                    continue
+                entries.append({'subdir': row['Prefix'][cut:]})
+            entries.sort(key=_name)
+            for e in entries:
+                if end_marker and _name(e) >= end_marker:
+                    return
+                yield e
+                n += 1
+                if limit is not None and n >= limit:
+                    return
+            if not resp.get('IsTruncated'):
+                return
+            kwargs['ContinuationToken'] = resp['NextContinuationToken']
+
+    def close(self):
+        pass
+
+
+def _name(entry):
+    return entry['subdir'] if isinstance(entry, dict) else entry.name
+
+
+class _PartReader(IterReader):
+    """IterReader that also feeds the whole-object md5."""
+
+    def __init__(self, chunks, size, total_md5):
+        super().__init__(_tee(chunks, total_md5), size)
+
+
+def _tee(chunks, md5):
+    try:
+        for chunk in chunks:
+            md5.update(chunk)
+            yield chunk
+    finally:
+        close_iter(chunks)

@@ -1,0 +1,744 @@
+# Copyright (c) 2026 swiftsync authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#    http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or
+# implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Swift containers as :class:`RemoteStore`: :class:`SwiftProtocolStore` speaks
+the Swift API (shared with the local cluster's store in ``local.py``);
+:class:`RemoteSwift` sends it over HTTP to another cluster, authenticating
+with tempauth/swauth (v1) or Keystone v3 and authenticating again on 401.
+
+Plain ``http.client``: it is green under eventlet's monkey patching, and
+bodies stream both ways in :data:`CHUNK_SIZE` chunks.
+
+Large objects are written as SLOs: segments first, in
+``<container>_segments`` named ``<object>/slo/<timestamp>/<size>/<part
+size>/<number>``, the manifest last.
+"""
+
+import datetime
+import email.utils
+import hashlib
+import http.client
+import json
+import time
+from urllib.parse import quote, unquote, urlsplit
+
+from swift.common.swob import wsgi_to_str
+
+from swiftsync.stores.base import (
+    CHUNK_SIZE, GiB, META_LARGE, META_MD5, HashingIter,
+    NotFound, ObjectInfo, PreconditionFailed, RemoteStore, SourceChanged,
+    StoreError, close_iter, is_md5, split_metadata, unquote_etag,
+    written_info)
+
+META_PREFIX = 'x-object-meta-'
+LISTING_PAGE = 10000
+
+
+def _true(value):
+    return str(value).lower() in ('true', '1', 'yes', 'on', 't', 'y')
+
+
+def swift_info(name, headers, internal_hidden=True):
+    """ObjectInfo from Swift object headers (native strings, lower-case
+    names). Understands the sysmeta a proxy without the slo middleware
+    shows (the local internal client)."""
+    meta = {k[len(META_PREFIX):]: v for k, v in headers.items()
+            if k.startswith(META_PREFIX)}
+    user, internal = split_metadata(meta)
+    slo = _true(headers.get('x-static-large-object', ''))
+    dlo = headers.get('x-object-manifest')
+    raw_etag = unquote_etag(headers.get('etag'))
+    etag = raw_etag
+    size = int(headers.get('content-length') or 0)
+    if 'content-range' in headers:
+        total = headers['content-range'].rpartition('/')[2]
+        if total.isdigit():
+            size = int(total)
+    extra = {'internal': internal}
+    if slo:
+        extra['slo'] = True
+        extra['manifest_etag'] = headers.get('x-manifest-etag', raw_etag)
+        if 'x-object-sysmeta-slo-etag' in headers:
+            etag = headers['x-object-sysmeta-slo-etag']
+            size = int(headers.get('x-object-sysmeta-slo-size') or size)
+            extra['raw'] = True  # a GET returns the manifest, not content
+    if dlo:
+        extra['dlo'] = dlo
+    if 'x-timestamp' in headers:
+        extra['x_timestamp'] = headers['x-timestamp']
+        last_modified = float(headers['x-timestamp'])
+    elif headers.get('last-modified'):
+        last_modified = email.utils.parsedate_to_datetime(
+            headers['last-modified']).timestamp()
+    else:
+        last_modified = 0.0
+    is_large = slo or bool(dlo)
+    return ObjectInfo(
+        name=name, size=size, etag=etag, last_modified=last_modified,
+        content_type=headers.get('content-type', ''), metadata=user,
+        content_md5=internal.get(META_MD5) if is_large else (
+            etag if is_md5(etag) else None),
+        is_large=is_large, extra=extra)
+
+
+def listing_info(row):
+    """ObjectInfo from one JSON container-listing row."""
+    ct = row.get('content_type', '')
+    extra = {'listing': True}
+    is_large = False
+    if ';swift_bytes=' in ct:
+        ct, _, nbytes = ct.partition(';swift_bytes=')
+        extra['swift_bytes'] = int(nbytes)
+    etag = row.get('hash', '')
+    if row.get('slo_etag'):
+        is_large = True
+        extra['manifest_etag'] = etag
+        etag = unquote_etag(row['slo_etag'])
+    ts = 0.0
+    if row.get('last_modified'):
+        try:
+            ts = datetime.datetime.fromisoformat(
+                row['last_modified']).replace(
+                    tzinfo=datetime.timezone.utc).timestamp()
+        except ValueError:
+            pass
+    return ObjectInfo(name=row['name'], size=row.get('bytes', 0), etag=etag,
+                      last_modified=ts, content_type=ct, is_large=is_large,
+                      content_md5=None if is_large else (
+                          etag if is_md5(etag) else None),
+                      extra=extra)
+
+
+def _status_error(status, what, body=b''):
+    msg = '%s: %s' % (what, http.client.responses.get(status, status))
+    if body:
+        text = body[:200].decode('utf-8', 'replace').strip()
+        if text and '<html' not in text.lower():
+            msg += ' (%s)' % text.replace('\n', ' ')
+    if status == 404:
+        return NotFound(msg)
+    if status == 412:
+        return PreconditionFailed(msg)
+    if status == 422:
+        return SourceChanged(msg)
+    return StoreError(msg, status)
+
+
+def _read_all(body, limit=1 << 20):
+    out = []
+    n = 0
+    try:
+        for chunk in body:
+            n += len(chunk)
+            if n > limit * 64:
+                raise StoreError('response too large', None, False)
+            out.append(chunk)
+    finally:
+        close_iter(body)
+    return b''.join(out)
+
+
+class SwiftProtocolStore(RemoteStore):
+    """The Swift API on top of :meth:`_request`. Subclasses provide the
+    transport; ``self.container`` is the container this store is bound to.
+    """
+    kind = 'swift'
+    min_part_size = 1
+    max_part_size = 5 * GiB
+    max_parts = 1000   # Swift's default max_manifest_segments
+    #: False when the pipeline has no slo/dlo middleware (local store)
+    assembles = True
+
+    def __init__(self, container):
+        self.container = container
+        self.segments_container = container + '_segments'
+        self._ensured = set()
+
+    # transport: (method, container, obj, headers(native), query dict,
+    #             body iterator, size) -> (status, headers, body_iter)
+    def _request(self, method, container, obj=None, headers=None,
+                 query=None, body=None, size=None):
+        raise NotImplementedError
+
+    def sibling(self, container):
+        """The same kind of store, bound to another container of the same
+        account (segments)."""
+        raise NotImplementedError
+
+    def _simple(self, method, container, obj=None, headers=None, query=None,
+                ok=(2,), body=None, size=None):
+        status, rheaders, rbody = self._request(
+            method, container, obj, headers, query, body, size)
+        if status // 100 in ok or status in ok:
+            data = _read_all(rbody)
+            return status, rheaders, data
+        data = _read_all(rbody)
+        what = '%s %s/%s' % (method, container, obj or '')
+        raise _status_error(status, what, data)
+
+    def ensure_container(self, container):
+        if container in self._ensured:
+            return
+        status, _, body = self._request('HEAD', container)
+        close_iter(body)
+        if status == 404:
+            self._simple('PUT', container)
+        elif status // 100 != 2:
+            raise _status_error(status, 'HEAD %s' % container)
+        self._ensured.add(container)
+
+    def head(self, name):
+        status, headers, body = self._request(
+            'HEAD', self.container, name)
+        close_iter(body)
+        if status == 404:
+            return None
+        if status // 100 != 2:
+            raise _status_error(status, 'HEAD %s' % name)
+        info = swift_info(name, headers)
+        if info.extra.get('dlo') and not self.assembles:
+            self._resolve_dlo(info)
+        return info
+
+    def _resolve_dlo(self, info):
+        """Size and etag of a DLO from its segments (no dlo middleware)."""
+        segs = self.list_segments(info.extra['dlo'])
+        info.size = sum(s.size for s in segs)
+        info.etag = hashlib.md5(''.join(
+            s.etag for s in segs).encode('ascii')).hexdigest()
+        info.extra['segments'] = len(segs)
+
+    def get(self, name, range_header=None, if_headers=None, container=None):
+        headers = dict(if_headers or {})
+        if range_header:
+            headers['Range'] = range_header
+        container = container or self.container
+        status, rheaders, body = self._request('GET', container, name,
+                                               headers)
+        if status in (200, 206, 304):
+            info = swift_info(name, rheaders)
+            if info.extra.get('dlo') and not self.assembles:
+                self._resolve_dlo(info)
+            return info, status, rheaders, body
+        data = _read_all(body)
+        raise _status_error(status, 'GET %s/%s' % (container, name), data)
+
+    def _meta_headers(self, content_type, metadata):
+        headers = {'Content-Type': content_type or 'application/octet-stream'}
+        for k, v in metadata.items():
+            headers[META_PREFIX + k] = v
+        return headers
+
+    def put(self, name, body_iter, size, content_type, metadata, etag=None):
+        self.ensure_container(self.container)
+        headers = self._meta_headers(content_type, metadata)
+        if etag and is_md5(etag):
+            headers['Etag'] = etag
+        body = HashingIter(body_iter, size, 'PUT %s' % name, expected=etag)
+        try:
+            _, rheaders, _ = self._simple('PUT', self.container, name,
+                                          headers, body=body, size=size)
+        finally:
+            body.close()
+        got = unquote_etag(rheaders.get('etag'))
+        if got != body.hexdigest():
+            raise StoreError('PUT %s: stored etag %s is not the md5 sent'
+                             % (name, got), None, True)
+        return written_info(name, size, got, content_type, metadata, got)
+
+    def segment_prefix(self, name, size, part_size, kind='slo'):
+        return '%s/%s/%.5f/%d/%d/' % (name, kind, time.time(), size,
+                                      part_size)
+
+    def put_large(self, name, parts, size, content_type, metadata,
+                  manifest=None, concurrency=None, dlo=False):
+        """Segments, then an SLO manifest (or, with ``dlo``, a DLO
+        manifest: ``X-Object-Manifest`` naming the segments' prefix)."""
+        seg_container = self.segments_container
+        self.ensure_container(self.container)
+        self.ensure_container(seg_container)
+        prefix = None
+        written = []
+        total = hashlib.md5()
+        nbytes = 0
+        try:
+            for part in parts:
+                if prefix is None:
+                    prefix = self.segment_prefix(name, size, part.size,
+                                                 'dlo' if dlo else 'slo')
+                seg = '%s%08d' % (prefix, part.number)
+                body = HashingIter(_tee(part.chunks, total), part.size,
+                                   '%s segment %d' % (name, part.number),
+                                   expected=part.md5)
+                headers = {'Content-Type': 'application/swiftsync-segment'}
+                if part.md5:
+                    headers['Etag'] = part.md5
+                try:
+                    _, rh, _ = self._simple('PUT', seg_container, seg,
+                                            headers, body=body,
+                                            size=part.size)
+                finally:
+                    body.close()
+                md5 = body.hexdigest()
+                written.append((seg, md5, part.size))
+                if part.md5 and md5 != part.md5:
+                    raise SourceChanged('%s segment %d: md5 %s, expected %s'
+                                        % (name, part.number, md5, part.md5))
+                if unquote_etag(rh.get('etag')) != md5:
+                    raise StoreError('%s segment %d: stored etag is not the '
+                                     'md5 sent' % (name, part.number),
+                                     None, True)
+                nbytes += part.size
+            if nbytes != size:
+                raise SourceChanged('%s: read %d bytes of %d'
+                                    % (name, nbytes, size))
+            meta = dict(metadata)
+            meta.setdefault(META_MD5, total.hexdigest())
+            meta.setdefault(META_LARGE, 'slo')
+            headers = self._meta_headers(content_type, meta)
+            if dlo:
+                headers['X-Object-Manifest'] = '%s/%s' % (
+                    quote(seg_container.encode('utf-8'), safe=''),
+                    quote((prefix or name + '/dlo/').encode('utf-8')))
+                self._simple('PUT', self.container, name, headers,
+                             body=iter([b'']), size=0)
+                rh = {'etag': hashlib.md5(''.join(
+                    md5 for _, md5, _ in written).encode()).hexdigest()}
+            else:
+                slo = [{'path': '/%s/%s' % (seg_container, seg),
+                        'etag': md5, 'size_bytes': n}
+                       for seg, md5, n in written]
+                data = json.dumps(slo).encode('utf-8')
+                _, rh, _ = self._simple(
+                    'PUT', self.container, name, headers,
+                    query={'multipart-manifest': 'put'}, body=iter([data]),
+                    size=len(data))
+        except BaseException:
+            for seg, _, _ in written:
+                try:
+                    self._request_drain('DELETE', seg_container, seg)
+                except Exception:
+                    pass
+            raise
+        return written_info(name, size, unquote_etag(rh.get('etag')),
+                            content_type, meta, total.hexdigest(),
+                            is_large=True, segments=len(written),
+                            **({'dlo': headers['X-Object-Manifest']} if dlo
+                               else {'slo': True}))
+
+    def _request_drain(self, method, container, obj=None, headers=None,
+                       query=None):
+        status, rheaders, body = self._request(method, container, obj,
+                                               headers, query)
+        _read_all(body)
+        return status, rheaders
+
+    def post(self, name, content_type, metadata):
+        headers = self._meta_headers(content_type, metadata)
+        self._simple('POST', self.container, name, headers)
+
+    def delete(self, name):
+        info = self.head(name)
+        if info is None:
+            return False
+        query = None
+        if info.extra.get('slo') and self.assembles:
+            query = {'multipart-manifest': 'delete'}
+        status, _ = self._request_drain('DELETE', self.container, name,
+                                        query=query)
+        if status == 404:
+            return False
+        if status // 100 != 2:
+            raise _status_error(status, 'DELETE %s' % name)
+        for path in self.own_dlo_segments(info):
+            container, _, obj = path.partition('/')
+            self.sibling(container).delete(obj)
+        return True
+
+    def own_dlo_segments(self, info):
+        """'container/object' of the segments of a DLO swiftsync wrote
+        (in this store's segments container), to delete with it."""
+        dlo = info.extra.get('dlo')
+        if not dlo or not info.internal.get(META_LARGE):
+            return []
+        container = unquote(dlo.partition('/')[0])
+        if container != self.segments_container:
+            return []
+        return ['%s/%s' % (container, s.name)
+                for s in self.list_segments(dlo)]
+
+    def get_manifest(self, name, if_match=None):
+        """(ObjectInfo, the stored SLO manifest: a list of dicts with
+        name, hash, bytes and maybe range/sub_slo); None if not an SLO."""
+        headers = {'If-Match': if_match} if if_match else {}
+        status, rheaders, body = self._request(
+            'GET', self.container, name, headers,
+            {'multipart-manifest': 'get'})
+        data = _read_all(body)
+        if status // 100 != 2:
+            raise _status_error(status, 'GET %s manifest' % name, data)
+        info = swift_info(name, rheaders)
+        if not info.extra.get('slo'):
+            return info, None
+        return info, json.loads(data)
+
+    def list_segments(self, dlo_prefix):
+        """ObjectInfo of the segments of a DLO (``container/prefix``)."""
+        container, _, prefix = dlo_prefix.partition('/')
+        container, prefix = unquote(container), unquote(prefix)
+        return list(self.sibling(container).list(prefix=prefix))
+
+    def list(self, prefix='', marker='', end_marker='', delimiter=None,
+             limit=None, reverse=False):
+        n = 0
+        while True:
+            query = {'format': 'json', 'prefix': prefix}
+            if marker:
+                query['marker'] = marker
+            if end_marker:
+                query['end_marker'] = end_marker
+            if delimiter:
+                query['delimiter'] = delimiter
+            if reverse:
+                query['reverse'] = 'true'
+            page = LISTING_PAGE if limit is None else min(LISTING_PAGE,
+                                                          limit - n)
+            query['limit'] = str(page)
+            status, _, data = self._simple('GET', self.container, None,
+                                           query=query, ok=(2,))
+            rows = json.loads(data) if status != 204 and data else []
+            for row in rows:
+                if 'subdir' in row:
+                    yield {'subdir': row['subdir']}
+                else:
+                    yield listing_info(row)
+                n += 1
+                if limit is not None and n >= limit:
+                    return
+            if len(rows) < page:
+                return
+            last = rows[-1]
+            marker = last.get('subdir') or last['name']
+
+
+def _tee(chunks, md5):
+    try:
+        for chunk in chunks:
+            md5.update(chunk)
+            yield chunk
+    finally:
+        close_iter(chunks)
+
+
+# --- HTTP transport and auth ----------------------------------------------
+
+class _Response:
+    """A streaming response body; gives its connection back when done."""
+
+    def __init__(self, resp, conn, pool):
+        self.resp = resp
+        self.conn = conn
+        self.pool = pool
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.resp is None:
+            raise StopIteration
+        try:
+            chunk = self.resp.read(CHUNK_SIZE)
+        except Exception:
+            self.close(reuse=False)
+            raise StoreError('connection lost while reading', None, True)
+        if not chunk:
+            self.close(reuse=True)
+            raise StopIteration
+        return chunk
+
+    def close(self, reuse=False):
+        if self.resp is None:
+            return
+        resp, self.resp = self.resp, None
+        if reuse and resp.isclosed() and not resp.will_close:
+            self.pool.release(self.conn)
+        else:
+            self.conn.close()
+
+
+class _Response8(http.client.HTTPResponse):
+    """http.client stops parsing headers at the first name that is not
+    ASCII (Swift metadata names may be UTF-8) and leaves the rest in the
+    message payload: recover them, as swift's bufferedhttp does."""
+
+    @property
+    def headers(self):
+        return self._hdrs
+
+    @headers.setter
+    def headers(self, msg):
+        payload = msg.get_payload() if msg is not None else None
+        if isinstance(payload, str) and payload:
+            for line in payload.rstrip('\r\n').split('\n'):
+                if ':' not in line or line[:1] in ' \t':
+                    break
+                name, value = line.split(':', 1)
+                msg.add_header(name, value.strip(' \t\r\n'))
+            msg.set_payload(None)
+        self._hdrs = msg
+
+
+class _Connection(http.client.HTTPConnection):
+    response_class = _Response8
+
+
+class _SConnection(http.client.HTTPSConnection):
+    response_class = _Response8
+
+
+class ConnectionPool:
+    def __init__(self, url, timeout=10.0, max_idle=32, verify=True):
+        parts = urlsplit(url)
+        self.scheme = parts.scheme
+        self.netloc = parts.netloc
+        self.timeout = timeout
+        self.max_idle = max_idle
+        self.verify = verify
+        self.idle = []
+
+    def get(self):
+        if self.idle:
+            return self.idle.pop(), True
+        if self.scheme == 'https':
+            import ssl
+            ctx = ssl.create_default_context()
+            if not self.verify:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            return _SConnection(
+                self.netloc, timeout=self.timeout, context=ctx), False
+        return _Connection(self.netloc,
+                                          timeout=self.timeout), False
+
+    def release(self, conn):
+        if len(self.idle) < self.max_idle:
+            self.idle.append(conn)
+        else:
+            conn.close()
+
+    def close(self):
+        while self.idle:
+            self.idle.pop().close()
+
+
+def http_request(pool, method, path, headers, body=None, size=None):
+    """One request; ``body`` an iterator of bytes. Returns
+    (status, headers dict lower-case native, body iterator)."""
+    for attempt in (0, 1):
+        conn, reused = pool.get()
+        sent_body = False
+        try:
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            for k, v in headers.items():
+                conn.putheader(k.encode('utf-8'), str(v).encode('utf-8'))
+            if body is not None:
+                conn.putheader('Content-Length', str(size))
+            elif method in ('PUT', 'POST'):
+                conn.putheader('Content-Length', '0')
+            conn.endheaders()
+            if body is not None:
+                sent_body = True
+                for chunk in body:
+                    conn.send(chunk)
+            resp = conn.getresponse()
+        except (SourceChanged, StoreError):
+            conn.close()
+            raise
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            if reused and not sent_body and attempt == 0:
+                continue  # a stale keep-alive connection: try a fresh one
+            raise StoreError('%s %s: %s' % (
+                method, pool.netloc, type(e).__name__), None, True) from None
+        rheaders = {wsgi_to_str(k).lower(): wsgi_to_str(v)
+                for k, v in resp.getheaders()}
+        if method == 'HEAD':
+            resp.read()
+            if not resp.will_close:
+                pool.release(conn)
+            else:
+                conn.close()
+            return resp.status, rheaders, iter(())
+        return resp.status, rheaders, _Response(resp, conn, pool)
+    raise AssertionError('unreachable')
+
+
+class SwiftAuth:
+    """A token and storage URL for one remote Swift user, shared by every
+    store of one target; authenticates again when told to."""
+
+    def __init__(self, auth_url, user, key, auth_version=1,
+                 project_name=None, project_domain_name='Default',
+                 user_domain_name='Default', storage_url=None, account=None,
+                 timeout=10.0, verify=True, max_connections=32):
+        self.auth_url = auth_url
+        self.user = user
+        self._key = key
+        self.auth_version = int(auth_version)
+        self.project_name = project_name
+        self.project_domain_name = project_domain_name
+        self.user_domain_name = user_domain_name
+        self.storage_url_override = storage_url
+        self.account = account
+        self.timeout = timeout
+        self.verify = verify
+        self.max_connections = max_connections
+        self.token = None
+        self.storage_url = None
+        self.pools = {}
+
+    def __repr__(self):
+        return '<SwiftAuth %s as %s>' % (self.auth_url, self.user)
+
+    def pool(self, url):
+        parts = urlsplit(url)
+        k = (parts.scheme, parts.netloc)
+        if k not in self.pools:
+            self.pools[k] = ConnectionPool(url, self.timeout,
+                                           self.max_connections, self.verify)
+        return self.pools[k]
+
+    def invalidate(self):
+        self.token = None
+
+    def get(self):
+        """(storage_url, token), authenticating when needed."""
+        if self.token is None:
+            if self.auth_version == 3:
+                self._auth_v3()
+            else:
+                self._auth_v1()
+            if self.storage_url_override:
+                self.storage_url = self.storage_url_override
+            if self.account:
+                base = self.storage_url.rstrip('/').rpartition('/')[0]
+                self.storage_url = '%s/%s' % (base, quote(self.account))
+        return self.storage_url, self.token
+
+    def _call(self, method, url, headers, body=None):
+        parts = urlsplit(url)
+        path = parts.path + ('?' + parts.query if parts.query else '')
+        try:
+            status, rheaders, rbody = http_request(
+                self.pool(url), method, path, headers,
+                None if body is None else iter([body]),
+                None if body is None else len(body))
+        except StoreError as e:
+            raise StoreError('auth %s: %s' % (self.auth_url, e.message),
+                             None, True) from None
+        return status, rheaders, _read_all(rbody)
+
+    def _auth_v1(self):
+        status, headers, _ = self._call('GET', self.auth_url, {
+            'X-Auth-User': self.user, 'X-Auth-Key': self._key})
+        if status // 100 != 2:
+            raise StoreError('auth %s as %s failed' % (
+                self.auth_url, self.user), status,
+                retryable=status >= 500)
+        self.token = headers.get('x-auth-token') or headers.get(
+            'x-storage-token')
+        self.storage_url = headers.get('x-storage-url')
+        if not self.token or not self.storage_url:
+            raise StoreError('auth %s: no token or storage URL' %
+                             self.auth_url, status, False)
+
+    def _auth_v3(self):
+        body = {'auth': {'identity': {'methods': ['password'], 'password': {
+            'user': {'name': self.user, 'password': self._key,
+                     'domain': {'name': self.user_domain_name}}}}}}
+        if self.project_name:
+            body['auth']['scope'] = {'project': {
+                'name': self.project_name,
+                'domain': {'name': self.project_domain_name}}}
+        url = self.auth_url.rstrip('/')
+        if not url.endswith('/auth/tokens'):
+            url += '/auth/tokens'
+        status, headers, data = self._call(
+            'POST', url, {'Content-Type': 'application/json'},
+            json.dumps(body).encode('utf-8'))
+        if status // 100 != 2:
+            raise StoreError('auth %s as %s failed' % (
+                self.auth_url, self.user), status,
+                retryable=status >= 500)
+        self.token = headers.get('x-subject-token')
+        catalog = json.loads(data).get('token', {}).get('catalog', [])
+        self.storage_url = None
+        for service in catalog:
+            if service.get('type') == 'object-store':
+                for ep in service.get('endpoints', []):
+                    if ep.get('interface') == 'public':
+                        self.storage_url = ep['url']
+        if not self.storage_url and not self.storage_url_override:
+            raise StoreError('auth %s: no object-store endpoint in the '
+                             'catalog' % self.auth_url, status, False)
+
+    def close(self):
+        for pool in self.pools.values():
+            pool.close()
+
+
+class RemoteSwift(SwiftProtocolStore):
+    """A container of a remote Swift account, over HTTP."""
+
+    def __init__(self, auth, container):
+        super().__init__(container)
+        self.auth = auth
+
+    def __repr__(self):
+        return '<RemoteSwift %s/%s>' % (self.auth.storage_url or
+                                        self.auth.auth_url, self.container)
+
+    def sibling(self, container):
+        return RemoteSwift(self.auth, container)
+
+    def _request(self, method, container, obj=None, headers=None,
+                 query=None, body=None, size=None):
+        for attempt in (0, 1):
+            url, token = self.auth.get()
+            parts = urlsplit(url)
+            path = parts.path.rstrip('/') + '/' + quote(
+                container.encode('utf-8'), safe='')
+            if obj is not None:
+                path += '/' + quote(obj.encode('utf-8'), safe='/')
+            if query:
+                path += '?' + '&'.join('%s=%s' % (quote(k), quote(
+                    str(v).encode('utf-8'), safe='')) for k, v in
+                    query.items())
+            hdrs = dict(headers or {})
+            hdrs['X-Auth-Token'] = token
+            status, rheaders, rbody = http_request(
+                self.auth.pool(url), method, path, hdrs, body, size)
+            if status == 401:
+                _read_all(rbody)
+                self.auth.invalidate()
+                if body is None and attempt == 0:
+                    continue
+                raise StoreError('%s %s/%s: unauthorized' % (
+                    method, container, obj or ''), 401, True)
+            return status, rheaders, rbody
+
+    def close(self):
+        pass
