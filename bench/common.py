@@ -89,3 +89,37 @@ def report(name, ours, peer, unit, target, higher_is_better=True, **extra):
     result.update(extra)
     print(json.dumps(result, sort_keys=False))
     return result
+
+
+def parallel(fn, items, threads=16):
+    """Run ``fn(item)`` for every item on a thread pool; raise the first
+    error."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(fn, items):
+            pass
+
+
+def run_measured(cmd, env=None, timeout=3600):
+    """Run ``cmd``; return (seconds, peak RSS of that process in MiB,
+    returncode, stdout, stderr), the RSS read by wait4 for that child."""
+    import subprocess
+    import threading
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    out, err = [], []
+    readers = [threading.Thread(target=lambda s, b: b.append(s.read()),
+                                args=(proc.stdout, out)),
+               threading.Thread(target=lambda s, b: b.append(s.read()),
+                                args=(proc.stderr, err))]
+    for r in readers:
+        r.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    for r in readers:
+        r.join(timeout)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return (seconds, usage.ru_maxrss / 1024.0, proc.returncode,
+            b''.join(out).decode('utf-8', 'replace'),
+            b''.join(err).decode('utf-8', 'replace'))

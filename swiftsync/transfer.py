@@ -54,8 +54,27 @@ from collections import namedtuple
 from urllib.parse import unquote
 
 from swiftsync.stores.base import (
-    META_LARGE, META_MD5, META_SOURCE_ETAG, MiB, PartData, SourceChanged,
-    StoreError, close_iter, is_green)
+    META_LARGE, META_MD5, META_SOURCE_ETAG, MiB, NotFound, PartData,
+    SourceChanged, StoreError, close_iter, is_green, is_md5)
+
+
+#: ``Transfer.sync(dst_info=UNKNOWN)``: the destination is to be asked
+UNKNOWN = object()
+
+
+class _Counted(object):
+    """Counts the bytes of a body into ``stats['bytes']`` as they pass."""
+
+    def __init__(self, body, stats):
+        self._body, self._stats = iter(body), stats
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        chunk = next(self._body)
+        self._stats['bytes'] += len(chunk)
+        return chunk
 
 
 class Outcome(enum.Enum):
@@ -241,17 +260,25 @@ class Transfer:
 
     # -- public -----------------------------------------------------------
 
-    def sync(self, name, dst_name=None, src_info=None):
+    def sync(self, name, dst_name=None, src_info=None, dst_info=UNKNOWN):
         """Make ``dst_name`` (default ``name``) a copy of the source object
         ``name``. ``src_info`` (from a HEAD, not a listing) saves a HEAD
-        when the caller has one."""
+        when the caller has one. ``dst_info=None`` says the destination is
+        known not to have the object (from a listing): a plain object is
+        then copied with one GET and one PUT, no HEAD at all."""
         dst_name = name if dst_name is None else dst_name
-        if src_info is not None and src_info.extra.get('listing'):
-            # a listing entry lacks metadata and content-type: HEAD it
-            src_info = None
         if not self.dst.name_fits(dst_name):
             self._log('warning', '%s: name too long for %r', name, self.dst)
             return Outcome.FAILED
+        if dst_info is None and src_info is not None and not (
+                src_info.is_large or src_info.size > self.segment_size):
+            outcome = self._copy_new(name, dst_name, src_info)
+            if outcome is not None:
+                return outcome
+            src_info = None
+        if src_info is not None and src_info.extra.get('listing'):
+            # a listing entry lacks metadata and content-type: HEAD it
+            src_info = None
         for attempt in range(self.change_retries + 1):
             if src_info is None:
                 src_info = self._retry(lambda: self.src.head(name),
@@ -400,6 +427,34 @@ class Transfer:
                 raise SourceChanged('%s: %d bytes read of %d' % (
                     piece.name, got, length))
             self.stats['bytes'] += got
+
+    def _copy_new(self, name, dst_name, listed):
+        """One GET streamed into one PUT, for an object the destination
+        lacks: the GET (If-Match the listed etag) brings the metadata a
+        HEAD would. None when the general path must decide instead."""
+        def copy():
+            info, _, _, body = self.src.get(
+                name, None, {'If-Match': listed.etag} if listed.etag
+                else None)
+            if info.is_large or info.size > self.segment_size:
+                close_iter(body)
+                return None
+            md5 = info.content_md5 or (info.etag if is_md5(info.etag)
+                                       else None)
+            try:
+                self.dst.put(dst_name, _Counted(body, self.stats),
+                             info.size, info.content_type,
+                             self._user_meta(info), etag=md5)
+            finally:
+                close_iter(body)
+            self.stats['requests_put'] += 1
+            return Outcome.COPIED
+        try:
+            return self._retry(copy, 'copy %s' % name)
+        except NotFound:
+            return Outcome.MISSING
+        except SourceChanged:
+            return None
 
     def _copy_plain(self, name, dst_name, info, meta):
         pieces = self._pieces(name, info)

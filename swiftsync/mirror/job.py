@@ -115,6 +115,7 @@ class Mirror(object):
                                  retries=options.retries,
                                  logger=LOG)
         self._slots = threading.BoundedSemaphore(options.workers * 2)
+        self._dst_empty = False   # a dry run to a container not made yet
 
     def check(self):
         """Both sides reachable before any work: a clear error otherwise."""
@@ -124,6 +125,15 @@ class Mirror(object):
             try:
                 next(iter(store.list(prefix=prefix, limit=1)), None)
             except StoreError as e:
+                if e.status == 404 and side == 'destination' and hasattr(
+                        store, 'ensure_container'):
+                    # as `swift upload` does; an S3 bucket is never made
+                    # here (its region and policy are the owner's call)
+                    if self.options.dry_run:
+                        self._dst_empty = True
+                    else:
+                        self._create(store)
+                    continue
                 if e.status == 404:
                     raise MirrorError('%s %r does not exist' % (side, store))
                 if e.status in (401, 403):
@@ -131,12 +141,20 @@ class Mirror(object):
                                       % (side, store, e.status))
                 raise MirrorError('%s %r: %s' % (side, store, e))
 
+    def _create(self, store):
+        try:
+            store.ensure_container(store.container)
+        except StoreError as e:
+            raise MirrorError('destination %r cannot be created: %s'
+                              % (store, e))
+
     def run(self):
         self.check()
         doomed = []
         with ThreadPoolExecutor(self.options.workers) as pool:
             for rel, src, dst in join_listings(
                     _objects(self.src, self.src_prefix),
+                    iter(()) if self._dst_empty else
                     _objects(self.dst, self.dst_prefix)):
                 if not self.options.wanted(rel):
                     self.stats.add('excluded')
@@ -168,9 +186,14 @@ class Mirror(object):
                 self.stats.add('updated' if dst else 'copied',
                                nbytes=src.size)
                 return
-            # a listing entry has no metadata: the engine HEADs the source
-            outcome = self.transfer.sync(self.src_prefix + rel,
-                                         self.dst_prefix + rel)
+            if dst is None:
+                # new at the destination: one GET and one PUT
+                outcome = self.transfer.sync(
+                    self.src_prefix + rel, self.dst_prefix + rel,
+                    src_info=src, dst_info=None)
+            else:
+                outcome = self.transfer.sync(self.src_prefix + rel,
+                                             self.dst_prefix + rel)
             if outcome is Outcome.COPIED:
                 self.stats.add('updated' if dst else 'copied',
                                nbytes=src.size)
