@@ -31,7 +31,7 @@ from swiftsync.devcluster import Deployment, DevError
 from swiftsync.devcluster.layout import DEFAULT_BASE_PORT
 from swiftsync.devcluster.s3client import s3_client
 
-CHAPTERS = ('basics', 'sync_keys')
+CHAPTERS = ('basics', 'sync_keys', 'mirror')
 
 
 class Tour(object):
@@ -77,10 +77,17 @@ def main(argv=None):
     parser.add_argument('--base-port', type=int, default=DEFAULT_BASE_PORT)
     parser.add_argument('--keep', action='store_true',
                         help='leave the deployment running afterwards')
+    parser.add_argument('--chapters', default=','.join(CHAPTERS),
+                        help='comma list, in order (default: all: %s)'
+                             % ','.join(CHAPTERS))
     args = parser.parse_args(argv)
 
+    names = [n.strip() for n in args.chapters.split(',') if n.strip()]
+    unknown = [n for n in names if n not in CHAPTERS]
+    if unknown:
+        parser.error('unknown chapter(s): %s' % ', '.join(unknown))
     chapters = [importlib.import_module('swiftsync.devcluster.tours.' + n)
-                for n in CHAPTERS]
+                for n in names]
     clusters = max(ch.NEEDS.get('clusters', 1) for ch in chapters)
     s3 = []
     for ch in chapters:
