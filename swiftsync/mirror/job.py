@@ -74,6 +74,37 @@ def _objects(store, prefix):
         yield entry.name[len(prefix):], entry
 
 
+#: names per page of an S3 listing: the size of one parallel listing range
+S3_PAGE = 1000
+
+
+def _range(store, prefix, marker, last):
+    """(relative name, info) of the names in (marker, last], in order."""
+    out = []
+    for entry in store.list(prefix=prefix, marker=marker):
+        if isinstance(entry, dict):
+            continue
+        if last is not None and entry.name > last:
+            break
+        out.append((entry.name[len(prefix):], entry))
+    return out
+
+
+def partitioned(store, prefix, known, pool):
+    """List ``store`` in parallel ranges cut at every S3_PAGE-th name of
+    ``known`` (the other side's relative names, sorted).
+
+    S3 lists 1,000 keys a page, one page after the other; when the other
+    side is known, its names say where the pages will fall, so the pages
+    can be fetched at once. Whatever the names really are, the ranges
+    (b0, b1], (b1, b2] ... (bk, end) cover everything once.
+    """
+    bounds = [prefix + name for name in known[S3_PAGE - 1::S3_PAGE]]
+    ranges = list(zip([''] + bounds, bounds + [None]))
+    for chunk in pool.map(lambda r: _range(store, prefix, *r), ranges):
+        yield from chunk
+
+
 def join_listings(src, dst):
     """Merge two name-ordered streams: (name, src_info|None, dst_info|None)."""
     s, d = next(src, None), next(dst, None)
@@ -152,10 +183,7 @@ class Mirror(object):
         self.check()
         doomed = []
         with ThreadPoolExecutor(self.options.workers) as pool:
-            for rel, src, dst in join_listings(
-                    _objects(self.src, self.src_prefix),
-                    iter(()) if self._dst_empty else
-                    _objects(self.dst, self.dst_prefix)):
+            for rel, src, dst in join_listings(*self._listings(pool)):
                 if not self.options.wanted(rel):
                     self.stats.add('excluded')
                     continue
@@ -179,6 +207,29 @@ class Mirror(object):
             if self.options.delete:
                 self._delete(pool, doomed)
         return self.stats
+
+    def _listings(self, pool):
+        """The two sides' listings, as name-ordered iterators.
+
+        A side on S3 is listed in parallel ranges when the other side is
+        on Swift (10,000 names a page) and so can be read first; that
+        side's names are then held in memory, one entry per object.
+        """
+        src = _objects(self.src, self.src_prefix)
+        if self._dst_empty:
+            return src, iter(())
+        dst = _objects(self.dst, self.dst_prefix)
+        if self.dst.kind == 's3':
+            known = list(src)
+            dst = partitioned(self.dst, self.dst_prefix,
+                              [rel for rel, _ in known], pool)
+            return iter(known), dst
+        if self.src.kind == 's3' and self.dst.kind == 'swift':
+            known = list(dst)
+            src = partitioned(self.src, self.src_prefix,
+                              [rel for rel, _ in known], pool)
+            return src, iter(known)
+        return src, dst
 
     def _copy(self, rel, src, dst):
         try:
