@@ -541,6 +541,9 @@ _GLOBALS = {
         'Pause between two passes of a daemon.')),
     'concurrency': Key(_integer(1), 16, help=(
         'Objects a daemon transfers at once.')),
+    'verify_slack': Key(_duration(), 600.0, help=(
+        'How long the sync daemon of a container replica waits before it '
+        'checks the rows that another replica was to copy.')),
     'remote_timeout': Key(_duration(positive=True), 10.0, help=(
         'Default timeout of one request to a remote store or peer.')),
     'cluster': Key(_name, None, help=(
@@ -721,6 +724,7 @@ class GlobalConfig:
     state_dir: str = '/var/lib/swiftsync'
     interval: float = 30.0
     concurrency: int = 16
+    verify_slack: float = 600.0
     remote_timeout: float = 10.0
     cluster: str | None = None
     internal_client_conf_path: str | None = None

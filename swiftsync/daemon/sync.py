@@ -1,0 +1,864 @@
+# Copyright (c) 2026 swiftsync authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#    http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or
+# implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The ``swiftsync sync`` daemon: container changes flow to remote stores.
+
+It runs on every container node, like Swift's ``container-sync``. Each pass
+walks the container databases on the devices of this node; for every
+container with a mapping (an operator ``[mapping:NAME]`` of the operator
+file, or the container owner's opt-in, see :mod:`swiftsync.middleware.shunt`)
+it reads the rows added since its checkpoint (``ContainerBroker.
+get_items_since``) and propagates them to the mapping's target through the
+transfer engine: a new or changed object is copied (or only its metadata),
+a deleted object is deleted remotely when the mapping propagates deletes.
+
+Modes:
+
+``sync``
+    the remote is kept a copy of the container;
+``archive``
+    an object older than ``after`` seconds is copied, then removed
+    locally. The local DELETE carries an ``X-Timestamp`` just above the
+    one of the row that was copied, so a newer local write (a PUT after the
+    copy) always wins: the object server refuses the DELETE (409) and the
+    new version stays, to be archived in its turn. These DELETEs (their
+    timestamp has an offset) are never propagated to the remote.
+
+Latency: a full pass (which also finds newly mapped containers) runs every
+``interval`` seconds; in between, the daemon stats the database and the
+``.pending`` file of each container it synced in the last pass every
+``WATCH_INTERVAL`` and syncs a container as soon as they change, so a
+change usually reaches the remote store within a fraction of a second.
+
+Splitting the work: a container has one database per replica. The daemon
+on the node holding replica ``i`` of ``n`` copies the rows whose
+``hash_path(account, container, name) % n == i`` as soon as it sees them;
+``verify_slack`` seconds later it checks the other rows too (the transfer
+engine skips an object already current remotely, at the price of one
+remote HEAD). So an object is normally uploaded once, and still arrives
+when the node that owned it is down.
+
+Failures: a row that fails is retried in the same pass with backoff when
+the error is retryable (5xx, throttling, timeouts), then recorded in the
+checkpoint and retried on later passes with a growing delay; the rows
+after it go on. When every row of a container fails (a dead endpoint,
+wrong credentials), the pass stops early for that container, the
+checkpoint stays before the first failed row, the error goes to the log
+and to ``swiftsync status``, and the container is left alone for a growing
+delay (up to ``MAX_BACKOFF``), so there is no hot loop and nothing is lost.
+
+Metrics (StatsD through Swift's logger, ``log_statsd_*`` in
+``[swiftsync]``): ``objects``, ``metadata``, ``bytes``, ``deletes``,
+``archived``, ``skips``, ``errors``, ``passes`` and the ``lag`` timing
+(from the local change to the remote copy).
+"""
+
+import hashlib
+import math
+import os
+import time
+from struct import unpack_from
+
+import eventlet
+from swift.common.db import DatabaseConnectionError
+from swift.common.internal_client import InternalClient, UnexpectedResponse
+from swift.common.ring import Ring
+from swift.common.ring.utils import is_local_device
+from swift.common.utils import (
+    Timestamp, audit_location_generator, decode_timestamps, hash_path,
+    whataremyips)
+from swift.common.wsgi import ConfigString
+from swift.container.backend import DATADIR, ContainerBroker
+
+from swiftsync.config import UnknownNameError
+from swiftsync.daemon.checkpoint import Checkpoint, checkpoint_path
+from swiftsync.middleware import optin
+from swiftsync.stores.base import StoreError
+
+#: rows read from a container DB at a time (and between two checkpoints)
+CHUNK = 500
+#: the longest a failing row or container is left alone
+MAX_BACKOFF = 600.0
+#: consecutive failures, without a success, that stop a container's pass
+BREAKER = 4
+#: between passes, how often the mapped container DBs are looked at
+WATCH_INTERVAL = 0.1
+#: ... unless there are more than this many of them on the node
+MAX_WATCHED = 2000
+#: rows waiting in a container from which its remote listing is read once
+#: instead of one HEAD per object
+LISTING_THRESHOLD = 200
+
+# Row outcomes (besides the transfer engine's)
+DONE, FAILED, ABORTED, NOT_MINE = 'done', 'failed', 'aborted', 'not-mine'
+
+_IC_CONF = '''
+[DEFAULT]
+[pipeline:main]
+pipeline = catch_errors proxy-logging cache symlink proxy-server
+
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+
+[filter:symlink]
+use = egg:swift#symlink
+
+[filter:cache]
+use = egg:swift#memcache
+
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+
+[filter:catch_errors]
+use = egg:swift#catch_errors
+'''.lstrip()
+
+
+def backoff(attempts, base=2.0, cap=MAX_BACKOFF):
+    """Seconds to wait after the ``attempts``-th failure."""
+    return min(cap, base * 2 ** max(0, attempts - 1))
+
+
+def ordinal_of(account, container, name, replicas):
+    """The replica (0..replicas-1) whose daemon copies ``name`` first, as
+    Swift's container-sync splits its rows."""
+    return unpack_from('>I', hash_path(account, container, name,
+                                       raw_digest=True))[0] % replicas
+
+
+def systemic(exc):
+    """Does ``exc`` say the store is unusable (down, refusing our
+    credentials, overloaded) rather than that one object is bad?"""
+    if isinstance(exc, StoreError):
+        status = exc.status
+        if status is None:
+            return exc.retryable  # connection refused, timeout...
+        return status in (401, 403, 429) or status >= 500
+    return False
+
+
+def db_signature(path):
+    """What changes when rows reach a container DB: the mtime and size of
+    the DB and of its ``.pending`` file (where the container server queues
+    object updates)."""
+    sig = []
+    for p in (path, path + '.pending'):
+        try:
+            st = os.stat(p)
+            sig.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            sig.append(None)
+    return tuple(sig)
+
+
+def short(name, limit=120):
+    """An object name for a log line: quoted, and cut when very long."""
+    if len(name) > limit:
+        return '%r...(%d chars)' % (name[:limit], len(name))
+    return repr(name)
+
+
+def row_timestamps(row):
+    """(data, content-type, metadata) Timestamps of a row."""
+    return decode_timestamps(row['created_at'])
+
+
+def fingerprint(target, mapping):
+    """What identifies the destination of a container: changing any of it
+    restarts the container from row 0."""
+    where = [target.type, target.name, target.layout, target.prefix]
+    if target.type == 's3':
+        where += [target.endpoint or 'aws', target.bucket]
+    else:
+        where += [target.auth_url, target.account or '',
+                  target.container_suffix or '']
+    where += [mapping.remote_container or '', mapping.mode]
+    return '|'.join(str(w) for w in where)
+
+
+def make_internal_client(globals_, logger_name='swiftsync-sync'):
+    path = globals_.internal_client_conf_path
+    if not path:
+        default = os.path.join(globals_.swift_dir, 'internal-client.conf')
+        path = default if os.path.exists(default) else ConfigString(_IC_CONF)
+    return InternalClient(path, 'swiftsync sync', 3,
+                          use_replication_network=True,
+                          global_conf={'log_name': logger_name + '-ic'})
+
+
+class ListedStore(object):
+    """A destination store whose ``head`` of a name the remote listing
+    does not show answers None without a request.
+
+    Used for large batches (an initial sync): one listing request per
+    thousand names instead of one HEAD per object. A listing that lags
+    (Swift's container listings are eventually consistent) can only cause
+    a needless copy, never a missed one: a listed name is still HEADed.
+    """
+
+    def __init__(self, store):
+        self._store = store
+        self._names = set()
+        for item in store.list():
+            if not isinstance(item, dict):
+                self._names.add(item.name)
+
+    def head(self, name):
+        if name not in self._names:
+            return None
+        return self._store.head(name)
+
+    def __getattr__(self, attr):
+        return getattr(self._store, attr)
+
+
+def ensure_expiry(store, mapping, logger):
+    """``expire_after`` of a mapping: an S3 lifecycle rule expiring the keys
+    of the container's remote place (its key prefix) after that many days,
+    at least one; other rules of the bucket are kept. Returns a description
+    of what was done, or None."""
+    if not mapping.expire_after:
+        return None
+    client = getattr(store, 'client', None)
+    base = getattr(store, 'base', None)
+    if getattr(store, 'kind', None) != 's3' or not client or not base:
+        return 'remote expiry is only supported on S3 targets'
+    days = max(1, int(math.ceil(mapping.expire_after / 86400.0)))
+    rule_id = 'swiftsync-' + hashlib.sha1(
+        base.encode('utf-8')).hexdigest()[:16]
+    try:
+        rules = client.get_bucket_lifecycle_configuration(
+            Bucket=store.bucket).get('Rules', [])
+    except Exception as e:  # no configuration yet: a 404 of its own kind
+        if 'NoSuchLifecycleConfiguration' not in str(e):
+            raise StoreError('GET ?lifecycle: %s' % e, None, True)
+        rules = []
+    rule = {'ID': rule_id, 'Status': 'Enabled', 'Filter': {'Prefix': base},
+            'Expiration': {'Days': days}}
+    if rule in rules:
+        return None
+    rules = [r for r in rules if r.get('ID') != rule_id] + [rule]
+    try:
+        client.put_bucket_lifecycle_configuration(
+            Bucket=store.bucket, LifecycleConfiguration={'Rules': rules})
+    except Exception as e:
+        raise StoreError('PUT ?lifecycle: %s' % e, None, True)
+    logger.info('cloud sync: s3://%s/%s* now expires after %d day(s)',
+                store.bucket, base, days)
+    return None
+
+
+class LocalDB(object):
+    """A container DB of this node that is one of its container's primary
+    replicas."""
+
+    def __init__(self, path, broker, info, ordinal, replicas):
+        self.path = path
+        self.broker = broker
+        self.info = info
+        self.account = info['account']
+        self.container = info['container']
+        self.ordinal = ordinal
+        self.replicas = replicas
+
+    def mine(self, row):
+        return self.replicas == 1 or ordinal_of(
+            self.account, self.container, row['name'],
+            self.replicas) == self.ordinal
+
+    def current_row(self, name):
+        """The row of ``name`` now (a newer write replaces the row)."""
+        with self.broker.get() as conn:
+            found = conn.execute(
+                'SELECT ROWID, name, created_at, size, content_type, etag, '
+                'deleted, storage_policy_index FROM object WHERE name = ?',
+                (name,)).fetchone()
+        if not found:
+            return None
+        keys = ('ROWID', 'name', 'created_at', 'size', 'content_type',
+                'etag', 'deleted', 'storage_policy_index')
+        return dict(zip(keys, found))
+
+    def pending(self, after_row):
+        """(rows after ``after_row``, created_at of the first of them)."""
+        with self.broker.get() as conn:
+            count = conn.execute('SELECT COUNT(*) FROM object WHERE '
+                                 'ROWID > ?', (after_row,)).fetchone()[0]
+            first = conn.execute(
+                'SELECT created_at FROM object WHERE ROWID > ? '
+                'ORDER BY ROWID LIMIT 1', (after_row,)).fetchone()
+        return count, first[0] if first else None
+
+    def synced_rows(self, upto_row):
+        with self.broker.get() as conn:
+            return conn.execute('SELECT COUNT(*) FROM object WHERE '
+                                'ROWID <= ?', (upto_row,)).fetchone()[0]
+
+
+class Node(object):
+    """Which container DBs of this node to sync, and how."""
+
+    def __init__(self, conf, logger, ring=None):
+        self.conf = conf
+        g = conf.globals
+        self.logger = logger
+        self.devices = g.devices
+        self.mount_check = g.mount_check
+        self.ring = ring or Ring(g.swift_dir, ring_name='container')
+        self.myips = whataremyips(g.bind_ip)
+        self.myport = g.bind_port
+
+    def local_dbs(self):
+        """Every container DB of this node that is a primary replica."""
+        for path, device, _part in audit_location_generator(
+                self.devices, DATADIR, '.db', mount_check=self.mount_check,
+                logger=self.logger):
+            db = self.open(path, device)
+            if db is not None:
+                yield db
+
+    def open(self, path, device):
+        broker = ContainerBroker(path, logger=self.logger)
+        try:
+            info = broker.get_info()
+            if broker.is_deleted():
+                return None
+        except DatabaseConnectionError:
+            return None
+        _part, nodes = self.ring.get_nodes(info['account'],
+                                           info['container'])
+        for ordinal, node in enumerate(nodes):
+            if node['device'] == device and is_local_device(
+                    self.myips, self.myport, node['ip'], node['port']):
+                return LocalDB(path, broker, info, ordinal, len(nodes))
+        return None  # a handoff: the replicator moves it
+
+    def mapping_of(self, db):
+        """(mapping, target, error) of a container; (None, None, None) when
+        it is not mapped. The operator's mapping wins over an opt-in."""
+        found = self.conf.mappings_for(db.account, db.container)
+        error = None
+        if found:
+            mapping = found[0]
+        else:
+            sysmeta = optin.sysmeta_from_broker(db.broker.metadata)
+            try:
+                mapping = optin.mapping_from_sysmeta(sysmeta, db.account,
+                                                     db.container)
+            except optin.OptInError as e:
+                return None, None, 'bad opt-in: %s' % e
+            if mapping is None:
+                return None, None, None
+        try:
+            target = self.conf.target(mapping.target)
+        except UnknownNameError:
+            target = None
+            error = ('unknown target %r: not in the operator file'
+                     % mapping.target)
+        return mapping, target, error
+
+
+class ContainerJob(object):
+    """One pass over one container DB."""
+
+    def __init__(self, daemon, db, mapping, target, checkpoint, now):
+        self.daemon = daemon
+        self.logger = daemon.logger
+        self.db = db
+        self.mapping = mapping
+        self.target = target
+        self.cp = checkpoint
+        self.now = now
+        self.transfer = None
+        self.successes = 0
+        self.failures = 0
+        self.consecutive = 0
+        self.tripped = False
+        self.last_error = None
+        #: the container was paused: try one row before the others
+        self.probing = bool(checkpoint.data.get('backoff_level'))
+        #: local copies removed by archive mode in this pass
+        self.removed = 0
+
+    @property
+    def where(self):
+        return '%s/%s -> %s' % (self.db.account, self.db.container,
+                                self.target.name)
+
+    # -- one row -----------------------------------------------------------
+    def eligible(self, row):
+        """Archive mode: is the row old enough?"""
+        if self.mapping.mode != 'archive' or row['deleted']:
+            return True
+        meta_ts = row_timestamps(row)[2]
+        return self.now >= float(meta_ts) + self.mapping.after
+
+    def handle(self, row):
+        """Propagate one row; (DONE|FAILED|ABORTED, error message)."""
+        if self.tripped:
+            return ABORTED, None
+        name = row['name']
+        if self.mapping.excludes(name):
+            self.logger.increment('skips')
+            return DONE, None
+        try:
+            self._propagate(row)
+        except Exception as e:  # noqa: one bad row must not stop the rest
+            return self._failed(row, e)
+        self.successes += 1
+        self.consecutive = 0
+        return DONE, None
+
+    def _failed(self, row, exc):
+        if isinstance(exc, (StoreError, UnexpectedResponse)):
+            message = str(exc)
+            if getattr(exc, 'status', None) in (401, 403):
+                message += (' (check the credentials of [target:%s])'
+                            % self.target.name)
+        else:
+            message = '%s: %s' % (exc.__class__.__name__, exc)
+            self.logger.exception('ERROR cloud sync %s: object %s',
+                                  self.where, short(row['name']))
+        self.failures += 1
+        if systemic(exc):
+            self.consecutive += 1
+        self.last_error = message
+        self.logger.increment('errors')
+        self.logger.error('ERROR cloud sync %s: object %s: %s',
+                          self.where, short(row['name']), message)
+        if self.successes == 0 and self.consecutive >= (
+                1 if self.probing else BREAKER):
+            self.tripped = True
+        return FAILED, message
+
+    def _propagate(self, row):
+        name = row['name']
+        data_ts, _ctype_ts, meta_ts = row_timestamps(row)
+        if row['deleted']:
+            if not self.mapping.propagate_delete:
+                self.logger.increment('skips')
+                return
+            if self.mapping.mode == 'archive' and data_ts.offset:
+                # our own archive DELETE: the remote copy must stay
+                self.logger.increment('skips')
+                return
+            outcome = self._check(
+                self.transfer.delete(name), name)
+            if outcome == 'DELETED':
+                self.logger.increment('deletes')
+                self.cp.count('deletes')
+            return
+        outcome = self._check(
+            self.transfer.sync(name), name)
+        if outcome == 'MISSING':
+            # gone since the row was written; its own row will follow
+            self.logger.increment('skips')
+            return
+        if outcome == 'COPIED':
+            self.logger.increment('objects')
+            self.logger.update_stats('bytes', row['size'] or 0)
+            self.cp.count('objects')
+            self.cp.count('bytes', row['size'] or 0)
+        elif outcome == 'METADATA':
+            self.logger.increment('metadata')
+            self.cp.count('metadata')
+        else:
+            self.logger.increment('skips')
+        if outcome in ('COPIED', 'METADATA'):
+            self.logger.timing('lag', max(0.0, (
+                time.time() - float(meta_ts)) * 1000))
+        if self.mapping.mode == 'archive':
+            self._remove_local(name, meta_ts)
+
+    def _check(self, outcome, name):
+        """The name of a transfer Outcome (COPIED, METADATA, SKIPPED,
+        DELETED, MISSING); FAILED raises."""
+        outcome = getattr(outcome, 'name', str(outcome)).upper()
+        if outcome == 'FAILED':
+            raise StoreError('cannot be stored on this target (name too '
+                             'long, or too large)', retryable=False)
+        return outcome
+
+    def _remove_local(self, name, meta_ts):
+        """Archive: delete the local copy unless it changed since the row.
+
+        The DELETE's timestamp is the row's, plus one offset: it is newer
+        than the version that was copied and older than any later write,
+        which the object server then keeps (409)."""
+        stamp = Timestamp(meta_ts, offset=meta_ts.offset + 1)
+        resp = self.daemon.swift.make_request(
+            'DELETE', self.daemon.swift.make_path(
+                self.db.account, self.db.container, name),
+            {'X-Timestamp': stamp.internal}, (2, 404, 409))
+        if resp.status_int == 409:
+            self.logger.increment('archive_kept')
+            self.logger.info('cloud sync %s: %s changed since it was '
+                             'copied; the newer local version stays',
+                             self.where, short(name))
+        elif resp.status_int // 100 == 2:
+            self.removed += 1
+            self.logger.increment('archived')
+            self.cp.count('archived')
+
+    # -- the pass ----------------------------------------------------------
+    def run(self, pool, transfer, ignore_backoff=False):
+        self.transfer = transfer
+        self._after_crash()
+        self._expiry()
+        self.cp.data['running'] = True
+        self.cp.save()
+        if self.db.pending(self.cp.row)[0] >= LISTING_THRESHOLD:
+            try:
+                transfer.dst = ListedStore(transfer.dst)
+            except StoreError as e:
+                self.logger.info('cloud sync %s: no listing (%s); one HEAD '
+                                 'per object', self.where, e)
+        self._retry_due(pool, ignore_backoff)
+        self._primary(pool)
+        if self.removed:
+            # step over the rows of our own archive deletes now, so that
+            # they do not show as pending until the next pass
+            self.removed = 0
+            self._primary(pool)
+        self._verify(pool)
+        self._finish()
+
+    def _expiry(self):
+        """Set up remote expiry once per destination (``expire_after``)."""
+        wanted = self.mapping.expire_after
+        if not wanted or self.cp.data.get('expiry') == wanted:
+            return
+        try:
+            problem = ensure_expiry(self.transfer.dst, self.mapping,
+                                    self.logger)
+        except StoreError as e:
+            self.logger.error('ERROR cloud sync %s: cannot set the remote '
+                              'expiry: %s', self.where, e)
+            return
+        if problem:
+            self.logger.warning('cloud sync %s: expire_after ignored: %s',
+                                self.where, problem)
+        self.cp.data['expiry'] = wanted
+
+    def _after_crash(self):
+        """The last pass of this container did not finish (the daemon was
+        killed): abort the multipart uploads it may have left open."""
+        if not self.cp.data.get('running'):
+            return
+        abort = getattr(getattr(self.transfer, 'dst', None), 'abort_uploads',
+                        None)
+        if abort is None:
+            return
+        try:
+            n = abort()
+        except StoreError as e:
+            self.logger.warning('cloud sync %s: cannot abort the uploads of '
+                                'an interrupted pass: %s', self.where, e)
+            return
+        if n:
+            self.logger.info('cloud sync %s: aborted %d multipart upload(s) '
+                             'of an interrupted pass', self.where, n)
+
+    def _run_rows(self, pool, rows):
+        """Handle ``rows`` concurrently; [(row, status, error)]."""
+        results = []
+        if self.probing and not self.successes and rows:
+            # a paused container: one row alone says if the store is back
+            results.append((rows[0],) + self.handle(rows[0]))
+            rows = rows[1:]
+        for row, (status, error) in zip(rows, pool.imap(self.handle, rows)):
+            results.append((row, status, error))
+        return results
+
+    def _retry_due(self, pool, ignore_backoff):
+        due = []
+        for key, entry in list(self.cp.retry.items()):
+            if not ignore_backoff and entry.get('next_try', 0) > self.now:
+                continue
+            row = self.db.current_row(entry['name'])
+            if row is None or row['ROWID'] != int(key):
+                # replaced by a newer row, which is handled on its own
+                self.cp.drop_retry(key)
+                continue
+            if not self.eligible(row):
+                continue
+            due.append(row)
+        for row, status, error in self._run_rows(pool, due):
+            if status == DONE:
+                self.cp.drop_retry(row['ROWID'])
+            elif status == FAILED:
+                self.cp.add_retry(row, error, time.time(), backoff)
+        if due:
+            self.cp.save()
+
+    def _advance(self, results, point_attr):
+        """Move the checkpoint ``point_attr`` over ``results`` (ROWID
+        order): past failed rows (recorded for retry) unless the pass was
+        stopped, in which case it stays before the first unfinished row."""
+        point = getattr(self.cp, point_attr)
+        for row, status, error in results:
+            if status == ABORTED or (self.tripped and status == FAILED):
+                break
+            if status == FAILED:
+                self.cp.add_retry(row, error, time.time(), backoff)
+            point = row['ROWID']
+        setattr(self.cp, point_attr, point)
+        self.cp.save()
+
+    def _primary(self, pool):
+        """First pass over new rows: this replica's share."""
+        while not self.tripped:
+            rows = self.db.broker.get_items_since(self.cp.row, CHUNK)
+            if not rows:
+                break
+            batch = []
+            for row in rows:
+                if not self.eligible(row):
+                    break
+                batch.append(row)
+            if not batch:
+                break
+            mine = [r for r in batch if self.db.mine(r)]
+            handled = {r['ROWID']: (s, e)
+                       for r, s, e in self._run_rows(pool, mine)}
+            self._advance([(r,) + handled.get(r['ROWID'], (NOT_MINE, None))
+                           for r in batch], 'row')
+            if len(batch) < len(rows) or len(rows) < CHUNK:
+                break
+
+    def _verify(self, pool):
+        """Later pass over the other replicas' share, once the slack is
+        over: what they failed to copy is copied here."""
+        if self.db.replicas == 1:
+            if self.cp.verified != self.cp.row:
+                self.cp.verified = self.cp.row
+                self.cp.save()
+            return
+        cutoff = self.now - self.daemon.verify_slack
+        while not self.tripped and self.cp.verified < self.cp.row:
+            rows = self.db.broker.get_items_since(self.cp.verified, CHUNK)
+            batch = []
+            for row in rows:
+                if row['ROWID'] > self.cp.row or \
+                        float(row_timestamps(row)[2]) > cutoff:
+                    break
+                batch.append(row)
+            if not batch:
+                break
+            others = [r for r in batch if not self.db.mine(r)]
+            handled = {r['ROWID']: (s, e)
+                       for r, s, e in self._run_rows(pool, others)}
+            results = [(r,) + handled.get(r['ROWID'], (DONE, None))
+                       for r in batch]
+            self._advance(results, 'verified')
+            if len(batch) < len(rows) or len(rows) < CHUNK:
+                break
+
+    def _finish(self):
+        cp = self.cp
+        if self.failures:
+            cp.set_error('%d object(s) failed, the last: %s'
+                         % (self.failures, self.last_error))
+        elif self.successes and not cp.retry:
+            cp.clear_error()
+        if self.tripped:
+            level = cp.data.get('backoff_level', 0) + 1
+            cp.data['backoff_level'] = level
+            delay = backoff(level, base=self.daemon.interval)
+            cp.data['next_pass'] = time.time() + delay
+            self.logger.error('ERROR cloud sync %s: every object failed; '
+                              'container paused for %ds (last error: %s)',
+                              self.where, delay, self.last_error)
+        else:
+            cp.data.pop('backoff_level', None)
+            cp.data.pop('next_pass', None)
+        cp.data['last_pass'] = time.time()
+        cp.data.pop('running', None)
+        cp.save()
+
+
+class SyncDaemon(object):
+    """``swiftsync sync``: see the module docstring."""
+
+    def __init__(self, conf, logger, ring=None, swift=None):
+        self.conf = conf
+        g = conf.globals
+        self.logger = logger
+        self.interval = g.interval
+        self.verify_slack = g.verify_slack
+        self.state_dir = g.state_dir
+        self.node = Node(conf, logger, ring=ring)
+        self.swift = swift or make_internal_client(g, g.log_name)
+        self.pool = eventlet.GreenPool(g.concurrency)
+        self._stores = {}
+        #: path -> (LocalDB, db_signature) of the mapped DBs of the last pass
+        self.watched = {}
+
+    def transfer_for(self, db, mapping, target):
+        """The transfer engine from the local container to its remote
+        place; stores are kept across passes (connections, auth)."""
+        from swiftsync.stores import LocalSwift, open_store
+        from swiftsync.transfer import Transfer
+        key = (fingerprint(target, mapping), db.account, db.container)
+        dst = self._stores.get(key)
+        if dst is None:
+            dst = self._stores[key] = open_store(target, db.account,
+                                                 db.container, mapping)
+        src = LocalSwift(self.swift, db.account, db.container)
+        return Transfer(src, dst, segment_size=target.segment_size,
+                        logger=self.logger, metadata_filter=mapping.metadata,
+                        retries=target.retries)
+
+    def run_forever(self):
+        self.logger.info('swiftsync sync started: every %gs, %d at once',
+                         self.interval, self.pool.size)
+        while True:
+            begin = time.time()
+            self.run_pass()
+            self.watch(begin + self.interval)
+
+    def watch(self, until):
+        """Between two passes, look at the mapped container DBs of the
+        last pass every ``WATCH_INTERVAL`` (one stat of the DB and of its
+        ``.pending`` file each) and sync one as soon as it changes: the lag
+        of a change is a fraction of a second, not ``interval``."""
+        while True:
+            eventlet.sleep(min(WATCH_INTERVAL, max(0, until - time.time())))
+            if time.time() >= until:
+                return
+            if len(self.watched) > MAX_WATCHED:
+                continue
+            for path, (db, seen) in list(self.watched.items()):
+                now = db_signature(path)
+                if now == seen:
+                    continue
+                self.watched[path] = (db, now)
+                try:
+                    self.sync_container(db)
+                except Exception:
+                    self.logger.increment('errors')
+                    self.logger.exception('ERROR cloud sync of %s/%s',
+                                          db.account, db.container)
+
+    def run_once(self):
+        self.logger.info('swiftsync sync: one pass')
+        begin = time.time()
+        self.run_pass(ignore_backoff=True)
+        self.logger.info('swiftsync sync: pass done in %.2fs',
+                         time.time() - begin)
+
+    def run_pass(self, ignore_backoff=False):
+        synced = failed = 0
+        watched = {}
+        for db in self.node.local_dbs():
+            try:
+                seen = db_signature(db.path)
+                if self.sync_container(db, ignore_backoff):
+                    synced += 1
+                    watched[db.path] = (db, seen)
+            except Exception:
+                failed += 1
+                self.logger.increment('errors')
+                self.logger.exception('ERROR cloud sync of %s/%s',
+                                      db.account, db.container)
+        self.watched = watched
+        self.logger.increment('passes')
+        return synced, failed
+
+    def sync_container(self, db, ignore_backoff=False):
+        """One pass over one container DB; True when it is mapped."""
+        mapping, target, error = self.node.mapping_of(db)
+        if mapping is None and error is None:
+            return False
+        now = time.time()
+        cp = Checkpoint.load(checkpoint_path(self.state_dir, db.path))
+        if target is None:
+            # a mapping we cannot follow: say so, touch nothing
+            cp.bind(db.info['id'], db.account, db.container,
+                    'unknown|' + (mapping.target if mapping else ''),
+                    mapping.target if mapping else None,
+                    mapping.mode if mapping else None)
+            if (cp.data.get('last_error') or {}).get('message') != error:
+                self.logger.error('ERROR cloud sync %s/%s: %s', db.account,
+                                  db.container, error)
+            cp.set_error(error, now)
+            cp.save()
+            return True
+        if cp.bind(db.info['id'], db.account, db.container,
+                   fingerprint(target, mapping), target.name, mapping.mode):
+            self.logger.info('cloud sync %s/%s -> %s (%s): starting from '
+                             'the first row', db.account, db.container,
+                             target.name, mapping.mode)
+        cp.data['replica'] = [db.ordinal, db.replicas]
+        if not ignore_backoff and cp.data.get('next_pass', 0) > now:
+            return True
+        job = ContainerJob(self, db, mapping, target, cp, now)
+        job.run(self.pool, self.transfer_for(db, mapping, target),
+                ignore_backoff)
+        return True
+
+
+# ---------------------------------------------------------------------------
+# swiftsync status
+
+def container_status(node, db, state_dir, now=None):
+    """The sync state of one mapped container DB of this node, or None."""
+    now = now or time.time()
+    mapping, target, error = node.mapping_of(db)
+    if mapping is None and error is None:
+        return None
+    cp = Checkpoint.load(checkpoint_path(state_dir, db.path))
+    fp = fingerprint(target, mapping) if target else None
+    fresh = cp.data.get('db_id') != db.info['id'] or (
+        fp is not None and cp.data.get('fingerprint') != fp)
+    point = 0 if fresh else cp.row
+    retry = {} if fresh else cp.retry
+    pending, first = db.pending(point)
+    stamps = [first] if first else []
+    stamps += [e['created_at'] for e in retry.values()]
+    oldest = min((float(decode_timestamps(s)[2]) for s in stamps),
+                 default=None)
+    last_error = None if fresh else cp.data.get('last_error')
+    if error:
+        last_error = {'message': error, 'time': now}
+    return {
+        'account': db.account, 'container': db.container,
+        'target': mapping.target if mapping else None,
+        'mode': mapping.mode if mapping else None,
+        'source': ('mapping:' + mapping.name
+                   if mapping and mapping.name != 'opt-in' else 'opt-in'),
+        'replica': '%d/%d' % (db.ordinal + 1, db.replicas),
+        'rows_synced': max(0, db.synced_rows(point) - len(retry)),
+        'rows_pending': pending + len(retry),
+        'rows_failed': len(retry),
+        'lag_seconds': round(now - oldest, 1) if oldest else 0.0,
+        'last_error': last_error,
+        'last_pass': None if fresh else cp.data.get('last_pass'),
+        'paused_until': None if fresh else cp.data.get('next_pass'),
+        'stats': {} if fresh else cp.data.get('stats', {}),
+    }
+
+
+def collect_status(conf, logger, ring=None):
+    node = Node(conf, logger, ring=ring)
+    out = []
+    for db in node.local_dbs():
+        status = container_status(node, db, conf.globals.state_dir)
+        if status is not None:
+            out.append(status)
+    out.sort(key=lambda s: (s['account'], s['container']))
+    return out

@@ -1,0 +1,597 @@
+"""``swiftsync sync`` / ``swiftsync status`` and the container opt-in, against
+real servers: the session deployment (2 Swift clusters, SeaweedFS, s3api)
+and, for the 3-replica case, a deployment of its own.
+
+The daemon always runs as a subprocess (``swiftsync sync CONF --once``) with
+the node's own operator file from env.json, or a copy of it with a few keys
+changed.
+"""
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import swiftclient
+
+from swiftsync.devcluster import Deployment
+from swiftsync.devcluster.derive import derive_conf as derived_conf
+
+from test.integration.clients import s3_client, swift
+
+SWIFTSYNC = os.path.join(os.path.dirname(sys.executable), 'swiftsync')
+OPTIN = 'X-Container-Cloud-Sync-'
+
+
+# -- helpers -----------------------------------------------------------------
+
+def node_conf(env, node=0, cluster=0):
+    return env['clusters'][cluster]['nodes'][node]['swiftsync_conf']
+
+
+def run_sync(conf, timeout=120):
+    proc = subprocess.run([SWIFTSYNC, 'sync', conf, '--once', '-v'],
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def status(conf):
+    proc = subprocess.run([SWIFTSYNC, 'status', conf, '--json'],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr
+    return {(s['account'], s['container']): s
+            for s in json.loads(proc.stdout)}, proc
+
+
+def s3_key(account, container, name):
+    digest = hashlib.md5(('%s/%s' % (account, container)).encode('utf-8'))
+    return '%x/%s/%s/%s' % (int(digest.hexdigest(), 16) % 16 ** 6,
+                            account, container, name)
+
+
+def s3_objects(env, kind, account, container):
+    """{object name: head} of what the hashed layout holds for a
+    container on S3 server ``kind``."""
+    creds = env['s3_servers'][kind]
+    client = s3_client(creds)
+    prefix = s3_key(account, container, '')
+    out = {}
+    for page in client.get_paginator('list_objects_v2').paginate(
+            Bucket=creds['bucket'], Prefix=prefix):
+        for obj in page.get('Contents', []):
+            out[obj['Key'][len(prefix):]] = obj
+    return out
+
+
+def remote_names(env, target, container, conf=None):
+    """Object names in the remote place of ``container`` on ``target``, as
+    the store API gives them back (names S3 cannot hold as keys as they
+    are, like a leading slash, come back as they were)."""
+    from swiftsync import config
+    from swiftsync.stores import open_store
+    cfg = config.load(conf or node_conf(env))
+    store = open_store(cfg.target(target), env['clusters'][0]['account'],
+                       container)
+    return sorted(i.name for i in store.list() if not isinstance(i, dict))
+
+
+def s3_head(env, kind, account, container, name):
+    creds = env['s3_servers'][kind]
+    return s3_client(creds).head_object(
+        Bucket=creds['bucket'], Key=s3_key(account, container, name))
+
+
+def local_names(env, container, cluster=0):
+    conn = swift(env['clusters'][cluster])
+    return [o['name'] for o in conn.get_container(
+        container, full_listing=True)[1]]
+
+
+@pytest.fixture
+def conn(env):
+    return swift(env['clusters'][0])
+
+
+@pytest.fixture
+def opted_in(conn):
+    """Make containers opted in; turn them off at the end so that later
+    daemon runs leave them alone."""
+    made = []
+
+    def make(target, mode=None, after=None, delete=None, name=None):
+        name = name or 'sync-' + uuid.uuid4().hex[:10]
+        headers = {OPTIN + 'Target': target}
+        if mode:
+            headers[OPTIN + 'Mode'] = mode
+        if after is not None:
+            headers[OPTIN + 'After'] = str(after)
+        if delete is not None:
+            headers[OPTIN + 'Delete'] = delete
+        conn.put_container(name, headers=headers)
+        made.append(name)
+        return name
+    yield make
+    for name in made:
+        try:
+            conn.post_container(name, {OPTIN + 'Target': ''})
+        except swiftclient.ClientException:
+            pass
+
+
+ODD_NAMES = [
+    'plain.txt', 'dir/sub/obj', 'with space', 'per%cent', 'quest?ion',
+    'hash#tag', u'\u00fcnic\u00f8de/\u65e5\u672c', '/leading', 'trailing/',
+    'zero-bytes',
+]
+
+
+def upload_odd(conn, container):
+    for name in ODD_NAMES:
+        body = b'' if name == 'zero-bytes' else name.encode('utf-8') * 3
+        conn.put_object(container, name, body,
+                        content_type='text/plain; charset=utf-8',
+                        headers={'X-Object-Meta-Color': u'bl\u00e9u'})
+
+
+# -- opt-in ------------------------------------------------------------------
+
+def test_optin_is_validated_and_shown_to_owners_only(env, conn):
+    c = 'optin-' + uuid.uuid4().hex[:8]
+    conn.put_container(c, headers={OPTIN + 'Target': 's3',
+                                   OPTIN + 'Mode': 'archive',
+                                   OPTIN + 'After': '3600',
+                                   OPTIN + 'Delete': 'false'})
+    head = conn.head_container(c)
+    assert head['x-container-cloud-sync-target'] == 's3'
+    assert head['x-container-cloud-sync-mode'] == 'archive'
+    assert head['x-container-cloud-sync-after'] == '3600'
+    assert head['x-container-cloud-sync-delete'] == 'false'
+    assert not [h for h in head if 'sysmeta' in h]
+    # a GET shows them too
+    assert conn.get_container(c)[0]['x-container-cloud-sync-target'] == 's3'
+
+    bad = [({OPTIN + 'Target': 'nowhere'}, 'unknown target'),
+           ({OPTIN + 'Mode': 'mirror'}, 'sync or archive'),
+           ({OPTIN + 'After': '-5'}, 'seconds'),
+           ({OPTIN + 'After': 'soon'}, 'seconds'),
+           ({OPTIN + 'Delete': 'maybe'}, 'true or false')]
+    for headers, reason in bad:
+        with pytest.raises(swiftclient.ClientException) as e:
+            conn.post_container(c, headers)
+        assert e.value.http_status == 400
+        assert reason in e.value.http_response_content.decode()
+    with pytest.raises(swiftclient.ClientException) as e:
+        conn.put_container(c + '-new', headers={OPTIN + 'Mode': 'bogus'})
+    assert e.value.http_status == 400
+
+    # another user with read and write ACLs: sees nothing, sets nothing
+    conn.post_container(c, {'X-Container-Read': 'test2:tester2',
+                            'X-Container-Write': 'test2:tester2'})
+    cl = env['clusters'][0]
+    other = swift(cl, user=2)
+    url = conn.get_auth()[0]
+    token2 = other.get_auth()[1]
+    head2 = swiftclient.head_container(url, token2, c)
+    assert not [h for h in head2 if 'cloud-sync' in h]
+    with pytest.raises(swiftclient.ClientException) as e:
+        swiftclient.post_container(url, token2, c, {OPTIN + 'Target': 'c2'})
+    assert e.value.http_status == 403
+    assert conn.head_container(c)['x-container-cloud-sync-target'] == 's3'
+
+    # empty target: off, and the other settings go with it
+    conn.post_container(c, {OPTIN + 'Target': ''})
+    head = conn.head_container(c)
+    assert not [h for h in head if 'cloud-sync' in h]
+
+
+# -- sync to each kind of store -----------------------------------------------
+
+def test_sync_to_seaweedfs_odd_names_metadata_deletes(env, conn, opted_in):
+    account = env['clusters'][0]['account']
+    c = opted_in('s3')
+    upload_odd(conn, c)
+    run_sync(node_conf(env))
+    # SeaweedFS folds the '//' of <container>//leading into one '/': the
+    # object lands under 'leading' (a store-layout matter, see the s3api
+    # and c2 tests where it round-trips)
+    names = remote_names(env, 's3', c)
+    assert [n for n in names if n != 'leading'] == sorted(
+        n for n in ODD_NAMES if n != '/leading')
+    found = s3_objects(env, 'seaweedfs', account, c)
+    assert len(found) == len(ODD_NAMES)
+    head = s3_head(env, 'seaweedfs', account, c, 'plain.txt')
+    assert head['ContentType'] == 'text/plain; charset=utf-8'
+    assert found['zero-bytes']['Size'] == 0
+    assert head['ETag'].strip('"') == hashlib.md5(
+        b'plain.txt' * 3).hexdigest()
+
+    st, _ = status(node_conf(env))
+    assert st[(account, c)]['rows_pending'] == 0
+    assert st[(account, c)]['target'] == 's3'
+    assert st[(account, c)]['last_error'] is None
+
+    # metadata change, overwrite, delete: the next pass carries them
+    conn.post_object(c, 'plain.txt', {'X-Object-Meta-Color': 'red'})
+    conn.put_object(c, 'dir/sub/obj', b'new content')
+    conn.delete_object(c, 'with space')
+    st, _ = status(node_conf(env))
+    assert st[(account, c)]['rows_pending'] == 3
+    run_sync(node_conf(env))
+    assert 'with space' not in remote_names(env, 's3', c)
+    found = s3_objects(env, 'seaweedfs', account, c)
+    assert found['dir/sub/obj']['Size'] == len(b'new content')
+    head = s3_head(env, 'seaweedfs', account, c, 'plain.txt')
+    assert 'red' in json.dumps(head['Metadata'])
+    st, _ = status(node_conf(env))
+    assert st[(account, c)]['rows_pending'] == 0
+
+
+@pytest.mark.parametrize('target', ['s3api', 'c2'])
+def test_sync_to_s3api_and_second_cluster(env, conn, opted_in, target):
+    account = env['clusters'][0]['account']
+    c = opted_in(target)
+    names = ['a', 'b/c', u'd\u00e9j\u00e0 vu', 'gone'] + ODD_NAMES
+    if target == 'c2':
+        names.append('n' * 1024)  # the longest name Swift takes
+    for name in names:
+        conn.put_object(c, name, name.encode('utf-8') * 10,
+                        headers={'X-Object-Meta-Who': 'me'})
+    out = run_sync(node_conf(env))
+    conn.delete_object(c, 'gone')
+    out += run_sync(node_conf(env))
+    print(out)
+    if target == 'c2':
+        remote = swift(env['clusters'][1])
+        listing = [o['name'] for o in remote.get_container(c)[1]]
+        assert sorted(listing) == sorted(n for n in names if n != 'gone')
+        head = remote.head_object(c, 'a')
+        assert head['x-object-meta-who'] == 'me'
+        assert head['etag'] == hashlib.md5(b'a' * 10).hexdigest()
+    else:
+        assert remote_names(env, 's3api', c) == sorted(n for n in names if n != 'gone')
+    st, _ = status(node_conf(env))
+    assert st[(account, c)]['rows_pending'] == 0
+
+
+def test_large_objects_through_the_daemon(env, conn, opted_in):
+    c = opted_in('s3')
+    segs = c + '-segments'
+    conn.put_container(segs)
+    mib5 = 5 * 1024 * 1024
+    manifest = []
+    for i in range(3):
+        conn.put_object(segs, 'slo/%d' % i, bytes([65 + i]) * mib5)
+        manifest.append({'path': '/%s/slo/%d' % (segs, i)})
+    conn.put_object(c, 'slo', json.dumps(manifest),
+                    query_string='multipart-manifest=put')
+    for i in range(2):
+        conn.put_object(segs, 'dlo/%d' % i, b'dlo part %d;' % i)
+    conn.put_object(c, 'dlo', b'', headers={
+        'X-Object-Manifest': '%s/dlo/' % segs})
+    run_sync(node_conf(env))
+    from swiftsync import config
+    from swiftsync.stores import open_store
+    cfg = config.load(node_conf(env))
+    store = open_store(cfg.target('s3'), env['clusters'][0]['account'], c)
+    slo = store.head('slo')
+    assert slo.size == 3 * mib5
+    dlo = store.head('dlo')
+    assert dlo.size == len(b'dlo part 0;dlo part 1;')
+    info, _status, _headers, body = store.get('dlo')
+    assert b''.join(body) == b'dlo part 0;dlo part 1;'
+    st, _ = status(node_conf(env))
+    assert st[(env['clusters'][0]['account'], c)]['rows_pending'] == 0
+
+
+def test_operator_mapping_expiry_exclude_and_metadata(env, conn, tmp_path):
+    account = env['clusters'][0]['account']
+    c = 'expiring-' + uuid.uuid4().hex[:8]
+    conn.put_container(c)
+    conn.put_object(c, 'o', b'short-lived', headers={
+        'X-Object-Meta-Keep': 'yes', 'X-Object-Meta-Drop': 'no'})
+    conn.put_object(c, 'scratch.tmp', b'not copied')
+    conf = derived_conf(
+        node_conf(env), tmp_path / 'exp.conf',
+        '[mapping:exp]\naccount = %s\ncontainer = %s\ntarget = s3\n'
+        'expire_after = 36h\nexclude = \\.tmp$\nmetadata = keep\n'
+        % (account, c), state_dir=str(tmp_path / 'state'))
+    run_sync(conf)
+    assert remote_names(env, 's3', c, conf) == ['o']
+    meta = s3_head(env, 'seaweedfs', account, c, 'o')['Metadata']
+    assert meta == {'keep': 'yes'}
+    creds = env['s3_servers']['seaweedfs']
+    rules = s3_client(creds).get_bucket_lifecycle_configuration(
+        Bucket=creds['bucket'])['Rules']
+    mine = [r for r in rules
+            if r.get('Filter', {}).get('Prefix') == s3_key(account, c, '')]
+    assert len(mine) == 1 and mine[0]['Expiration']['Days'] == 2
+
+
+# -- archive ------------------------------------------------------------------
+
+def internal_names(env, container):
+    """The local container as the container DB sees it (no read-through
+    from a remote)."""
+    from swift.common.internal_client import InternalClient
+    cl = env['clusters'][0]
+    from swift.common.utils import set_swift_dir
+    set_swift_dir(cl['swift_dir'])
+    ic = InternalClient(cl['internal_client_conf'], 'test', 1)
+    return [o['name'] for o in ic.iter_objects(cl['account'], container)]
+
+
+def test_archive_copies_old_objects_then_removes_them(env, conn, opted_in):
+    account = env['clusters'][0]['account']
+    c = opted_in('s3', mode='archive', after=0)
+    young = opted_in('s3', mode='archive', after=3600)
+    for name in ('old1', 'old2'):
+        conn.put_object(c, name, b'archive me ' + name.encode())
+    conn.put_object(young, 'young', b'not yet')
+    out = run_sync(node_conf(env))
+    assert sorted(s3_objects(env, 'seaweedfs', account, c)) == [
+        'old1', 'old2']
+    assert internal_names(env, c) == []
+    # too young: neither copied nor removed, and pending in status
+    assert s3_objects(env, 'seaweedfs', account, young) == {}
+    assert internal_names(env, young) == ['young']
+    st, _ = status(node_conf(env))
+    assert st[(account, young)]['rows_pending'] == 1
+    assert st[(account, c)]['mode'] == 'archive'
+    assert st[(account, c)]['rows_pending'] == 0
+    assert st[(account, c)]['stats']['archived'] == 2
+    # the local removal is not propagated as a delete
+    run_sync(node_conf(env))
+    assert sorted(s3_objects(env, 'seaweedfs', account, c)) == [
+        'old1', 'old2']
+    assert 'Traceback' not in out
+
+
+ARCHIVE_RACE = r'''
+import sys, json
+from swift.common.utils import set_swift_dir, get_logger
+from swiftsync import config
+import swiftsync.transfer as transfer
+import swiftclient
+
+conf = config.load(sys.argv[1])
+set_swift_dir(conf.globals.swift_dir)
+cl = json.loads(sys.argv[2])
+conn = swiftclient.Connection(cl['auth_url'], cl['user'], cl['key'])
+real_sync = transfer.Transfer.sync
+
+def sync_then_overwrite(self, name, *args, **kwargs):
+    outcome = real_sync(self, name, *args, **kwargs)
+    # a client writes a new version right after the copy
+    conn.put_object(sys.argv[3], name, b'newer local version')
+    return outcome
+
+transfer.Transfer.sync = sync_then_overwrite
+from swiftsync.daemon.sync import SyncDaemon
+SyncDaemon(conf, get_logger({}, log_route='t')).run_once()
+'''
+
+
+def test_archive_keeps_an_object_overwritten_after_its_copy(
+        env, conn, opted_in, tmp_path):
+    account = env['clusters'][0]['account']
+    c = opted_in('s3', mode='archive', after=0)
+    conn.put_object(c, 'racy', b'first version')
+    script = tmp_path / 'race.py'
+    script.write_text(ARCHIVE_RACE)
+    subprocess.run([sys.executable, str(script), node_conf(env),
+                    json.dumps(env['clusters'][0]), c], check=True,
+                   timeout=120)
+    # the copied version is remote, the newer one survives locally
+    body = conn.get_object(c, 'racy')[1]
+    assert body == b'newer local version'
+    assert internal_names(env, c) == ['racy']
+    creds = env['s3_servers']['seaweedfs']
+    got = s3_client(creds).get_object(
+        Bucket=creds['bucket'], Key=s3_key(account, c, 'racy'))
+    assert got['Body'].read() == b'first version'
+
+
+# -- faults --------------------------------------------------------------------
+
+BAD_TARGETS = '''
+[target:badkey]
+type = s3
+endpoint = {endpoint}
+bucket = {bucket}
+access_key = {access_key}
+secret_key = not-the-secret-key
+retries = 1
+
+[target:dead]
+type = s3
+endpoint = http://127.0.0.1:{dead_port}
+bucket = {bucket}
+access_key = {access_key}
+secret_key = whatever
+timeout = 2
+retries = 1
+'''
+
+
+def test_bad_credentials_and_dead_endpoint(env, conn, opted_in, tmp_path,
+                                           base_port):
+    account = env['clusters'][0]['account']
+    s3 = env['s3_servers']['seaweedfs']
+    extra = BAD_TARGETS.format(dead_port=base_port + 299, **s3)
+    conf = derived_conf(node_conf(env), tmp_path / 'bad.conf', extra,
+                        state_dir=str(tmp_path / 'state'), interval='1')
+    # the proxy knows only its own file's targets: map by operator mapping
+    c_key = 'badkey-' + uuid.uuid4().hex[:8]
+    c_dead = 'dead-' + uuid.uuid4().hex[:8]
+    for c in (c_key, c_dead):
+        conn.put_container(c)
+        for i in range(6):
+            conn.put_object(c, 'o%d' % i, b'data')
+    with open(conf, 'a') as f:
+        f.write('\n[mapping:k]\naccount = %s\ncontainer = %s\n'
+                'target = badkey\n\n[mapping:d]\naccount = %s\n'
+                'container = %s\ntarget = dead\n'
+                % (account, c_key, account, c_dead))
+    out = run_sync(conf)
+    assert re.search(r'ERROR cloud sync %s/%s -> badkey: .*(403|Signature|'
+                     r'AccessDenied|InvalidAccessKey)' % (account, c_key),
+                     out), out[-2000:]
+    assert re.search(r'ERROR cloud sync %s/%s -> dead: ' % (account, c_dead),
+                     out), out[-2000:]
+    assert 'Traceback' not in out
+    st, proc = status(conf)
+    assert proc.returncode == 1
+    for c in (c_key, c_dead):
+        s = st[(account, c)]
+        assert s['last_error'] and s['last_error']['message']
+        assert s['rows_pending'] == 6 and s['rows_synced'] == 0
+    assert 'not-the-secret-key' not in out + proc.stdout
+
+    # running on: paused with a growing delay, not a hot loop
+    daemon = subprocess.Popen([SWIFTSYNC, 'sync', conf, '-v'],
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    time.sleep(6)
+    daemon.send_signal(signal.SIGTERM)
+    out, _ = daemon.communicate(timeout=30)
+    tries = len(re.findall(r"ERROR cloud sync [^ ]+ -> badkey: object",
+                           out))
+    assert 0 < tries <= 6, out[-3000:]
+    assert 'paused' in out
+
+    # fixed: the same target name now points at the real store; nothing
+    # was lost, everything arrives
+    fixed = derived_conf(node_conf(env), tmp_path / 'fixed.conf',
+                         extra.replace('not-the-secret-key',
+                                       s3['secret_key']).replace(
+                                           'http://127.0.0.1:%d'
+                                           % (base_port + 299),
+                                           s3['endpoint']),
+                         state_dir=str(tmp_path / 'state'))
+    with open(fixed, 'a') as f:
+        f.write('\n[mapping:k]\naccount = %s\ncontainer = %s\n'
+                'target = badkey\n' % (account, c_key))
+    run_sync(fixed)
+    assert sorted(s3_objects(env, 'seaweedfs', account, c_key)) == [
+        'o%d' % i for i in range(6)]
+    st, _ = status(fixed)
+    assert st[(account, c_key)]['rows_pending'] == 0
+    assert st[(account, c_key)]['last_error'] is None
+
+
+def test_running_daemon_sends_a_change_within_a_second_or_so(
+        env, conn, opted_in, tmp_path):
+    account = env['clusters'][0]['account']
+    c = opted_in('s3')
+    conn.put_object(c, 'first', b'1')
+    conf = derived_conf(node_conf(env), tmp_path / 'watch.conf',
+                        state_dir=str(tmp_path / 'state'), interval='300')
+    daemon = subprocess.Popen([SWIFTSYNC, 'sync', conf],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while not s3_objects(env, 'seaweedfs', account, c):
+            assert time.time() < deadline, 'the first pass never came'
+            time.sleep(0.2)
+        # the next full pass is 300 s away: only the watch can see this
+        conn.put_object(c, 'second', b'2')
+        changed = time.time()
+        while 'second' not in s3_objects(env, 'seaweedfs', account, c):
+            assert time.time() - changed < 20, 'the change was not seen'
+            time.sleep(0.1)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+
+
+def test_crash_and_resume(env, conn, opted_in, tmp_path):
+    account = env['clusters'][0]['account']
+    c = opted_in('s3')
+    n = 120
+    for i in range(n):
+        conn.put_object(c, 'obj-%04d' % i, b'x' * 100)
+    conf = derived_conf(node_conf(env), tmp_path / 'crash.conf',
+                        state_dir=str(tmp_path / 'state'), concurrency='2')
+    daemon = subprocess.Popen([SWIFTSYNC, 'sync', conf, '--once'],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if len(s3_objects(env, 'seaweedfs', account, c)) >= 10:
+            break
+        time.sleep(0.1)
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait()
+    arrived = len(s3_objects(env, 'seaweedfs', account, c))
+    assert 10 <= arrived < n, 'kill came too late to test anything'
+    run_sync(conf)
+    assert len(s3_objects(env, 'seaweedfs', account, c)) == n
+    st, _ = status(conf)
+    assert st[(account, c)]['rows_pending'] == 0
+    creds = env['s3_servers']['seaweedfs']
+    uploads = s3_client(creds).list_multipart_uploads(
+        Bucket=creds['bucket'], Prefix=s3_key(account, c, ''))
+    assert not uploads.get('Uploads')
+
+
+# -- three replicas, three daemons --------------------------------------------
+
+@pytest.fixture(scope='module')
+def three(tmp_path_factory, base_port):
+    dep = Deployment(str(tmp_path_factory.mktemp('three')))
+    dep.up(clusters=1, replicas=3, s3='seaweedfs', base_port=base_port + 600)
+    yield dep
+    dep.down()
+
+
+def test_three_replicas_each_object_uploaded_once(three, tmp_path):
+    env = three.env
+    cl = env['clusters'][0]
+    conn = swift(cl)
+    c = 'three-' + uuid.uuid4().hex[:8]
+    conn.put_container(c, headers={OPTIN + 'Target': 's3'})
+    n = 45
+    for i in range(n):
+        conn.put_object(c, 'o%03d' % i, b'three replicas %d' % i)
+    confs = []
+    for i, node in enumerate(cl['nodes']):
+        confs.append(derived_conf(node['swiftsync_conf'],
+                                  tmp_path / ('n%d.conf' % i),
+                                  verify_slack='600'))
+    # every node copies its share: each object once
+    for conf in confs:
+        run_sync(conf)
+    found = s3_objects(env, 'seaweedfs', cl['account'], c)
+    assert len(found) == n
+    shares = []
+    for conf in confs:
+        st, _ = status(conf)
+        shares.append(st[(cl['account'], c)]['stats'].get('objects', 0))
+    assert sum(shares) == n, shares
+    assert all(s > 0 for s in shares), shares
+    # after the slack every node checks the others' share: nothing
+    # is uploaded again
+    for i, node in enumerate(cl['nodes']):
+        confs[i] = derived_conf(node['swiftsync_conf'],
+                                tmp_path / ('n%d.conf' % i),
+                                verify_slack='0')
+        run_sync(confs[i])
+    again = [status(conf)[0][(cl['account'], c)]['stats'].get('objects', 0)
+             for conf in confs]
+    assert again == shares
+
+    # node 3 is down: after the slack, nodes 1 and 2 copy its share too
+    for i in range(20):
+        conn.put_object(c, 'late%02d' % i, b'late')
+    for conf in confs[:2]:
+        run_sync(conf)
+    found = s3_objects(env, 'seaweedfs', cl['account'], c)
+    assert len(found) == n + 20
