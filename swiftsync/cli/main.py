@@ -27,7 +27,7 @@ import sys
 import swiftsync
 
 # Modules under swiftsync.cli, in the order `--help` lists them.
-SUBCOMMANDS = ('dev', 'keys', 'sync', 'status', 'mirror')
+SUBCOMMANDS = ('dev', 'keys', 'sync', 'status', 'reconcile', 'mirror')
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

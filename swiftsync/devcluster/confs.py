@@ -261,3 +261,19 @@ def write_swiftsync_conf(cl, node, layouts, secrets, s3_targets,
                 ('secret', secrets[pair])]))
     return write(os.path.join(cl.etc, 'swiftsync-%d.conf' % node.index),
                  _ini(sections))
+
+
+def set_cluster_keys(path, cluster, **items):
+    """Set keys of the ``[cluster:NAME]`` section of a swiftsync.conf written
+    by :func:`write_swiftsync_conf` (e.g. ``consistency='eventual'``); the
+    proxy reads it when it (re)starts."""
+    with open(path) as f:
+        text = f.read()
+    head = '[cluster:%s]\n' % cluster
+    start = text.index(head) + len(head)
+    end = text.find('\n[', start)
+    end = len(text) if end < 0 else end + 1
+    lines = [ln for ln in text[start:end].splitlines()
+             if ln.strip() and ln.split('=')[0].strip() not in items]
+    lines += ['%s = %s' % kv for kv in items.items()]
+    write(path, text[:start] + '\n'.join(lines) + '\n\n' + text[end:])

@@ -393,6 +393,33 @@ class Deployment(object):
                 names.append(name)
         return names
 
+    # -- fault injection ------------------------------------------------
+    def restart(self, name, timeout=30):
+        """Start a server stopped with ``procs.stop([name])`` again and
+        wait until it listens (and, for a proxy, answers /healthcheck)."""
+        self.procs.restart(name)
+        deadline = time.time() + timeout
+        for ip, port in self.procs.procs[name]['ports']:
+            while not port_open(ip, port):
+                if not self.procs.is_running(name) or \
+                        time.time() > deadline:
+                    raise DevError('%s did not come back: %s' % (
+                        name, self.procs.tail(name) or 'no output'))
+                time.sleep(0.05)
+        if name.endswith('-proxy'):
+            c = next(c for c in self.env['clusters']
+                     if c['name'] + '-proxy' == name)
+            while True:
+                try:
+                    if _http('GET', c['proxy_url'] + '/healthcheck')[0] \
+                            == 200:
+                        return
+                except OSError:
+                    pass
+                if time.time() > deadline:
+                    raise DevError('%s not healthy' % name)
+                time.sleep(0.05)
+
     # -- down / status ----------------------------------------------------
     def down(self, timeout=15):
         names = self.procs.running()

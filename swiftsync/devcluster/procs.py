@@ -154,8 +154,9 @@ def _is_zombie(pid):
 def pid_alive(pid, cmd, children=None):
     """True if ``pid`` runs and is still the process we started as ``cmd``."""
     if children and pid in children:
-        if children[pid].poll() is not None:
-            return False
+        # Our own unreaped child: its pid cannot have been reused, and its
+        # cmdline may still be ours for a moment between fork and exec.
+        return children[pid].poll() is None
     else:
         try:
             # reap it if it is our child from an earlier call in this process

@@ -31,7 +31,8 @@ from swiftsync.devcluster import Deployment, DevError
 from swiftsync.devcluster.layout import DEFAULT_BASE_PORT
 from swiftsync.devcluster.s3client import s3_client
 
-CHAPTERS = ('basics', 'sync_keys', 'cloud_sync', 'shunt', 'mirror')
+CHAPTERS = ('basics', 'sync_keys', 'autosync', 'cloud_sync', 'shunt',
+            'mirror')
 
 
 class Tour(object):

@@ -132,6 +132,30 @@ def listing_says_same(src, dst, size_only):
     return None
 
 
+class Ordered(object):
+    """Passes a listing through, noting whether it was in name order.
+
+    Some S3 clones list out of byte order across pages; a merge of
+    unordered listings may pair names wrongly, which is harmless for
+    copies (an extra copy) but not for deletions.
+    """
+
+    def __init__(self, items):
+        self._items = iter(items)
+        self._last = None
+        self.ordered = True
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item = next(self._items)
+        if self._last is not None and item[0] <= self._last:
+            self.ordered = False
+        self._last = item[0]
+        return item
+
+
 class Mirror(object):
     def __init__(self, name, src, dst, src_prefix, dst_prefix, options,
                  stats):
@@ -205,30 +229,42 @@ class Mirror(object):
                 future = pool.submit(self._copy, rel, src, dst)
                 future.add_done_callback(lambda f: self._slots.release())
             if self.options.delete:
-                self._delete(pool, doomed)
+                if self._src_order.ordered and self._dst_order.ordered:
+                    self._delete(pool, doomed)
+                elif doomed:
+                    self.stats.fail(self.name, '*', (
+                        'deleting nothing: a listing was out of name order '
+                        '(an S3 clone\'s listing quirk), so the objects '
+                        'missing at the source are not known for sure'))
         return self.stats
 
     def _listings(self, pool):
         """The two sides' listings, as name-ordered iterators.
 
-        A side on S3 is listed in parallel ranges when the other side is
-        on Swift (10,000 names a page) and so can be read first; that
-        side's names are then held in memory, one entry per object.
+        A destination on S3 is listed in parallel ranges when the source
+        is on Swift (10,000 names a page) and so can be read first; the
+        source's names are then held in memory, one entry per object.
+        Both are checked for order: see :class:`Ordered`.
         """
-        src = _objects(self.src, self.src_prefix)
+        src = self._src_order = Ordered(
+            _objects(self.src, self.src_prefix))
+        src, dst = self._plain_or_partitioned(src, pool)
+        self._dst_order = Ordered(dst)
+        return src, self._dst_order
+
+    def _plain_or_partitioned(self, src, pool):
+        src = iter(src)
         if self._dst_empty:
             return src, iter(())
         dst = _objects(self.dst, self.dst_prefix)
-        if self.dst.kind == 's3':
+        if self.dst.kind == 's3' and self.src.kind == 'swift':
+            # Only ever the destination: some S3 clones (SeaweedFS) skip
+            # keys "under" a StartAfter name; a destination key missed
+            # costs a needless copy, a source key missed would be lost.
             known = list(src)
             dst = partitioned(self.dst, self.dst_prefix,
                               [rel for rel, _ in known], pool)
             return iter(known), dst
-        if self.src.kind == 's3' and self.dst.kind == 'swift':
-            known = list(dst)
-            src = partitioned(self.src, self.src_prefix,
-                              [rel for rel, _ in known], pool)
-            return src, iter(known)
         return src, dst
 
     def _copy(self, rel, src, dst):

@@ -11,6 +11,7 @@ import os
 import pytest
 
 from swiftsync.devcluster import Deployment
+from swiftsync.devcluster.confs import available_filters
 
 BASE_PORT = int(os.environ.get('SWIFTSYNC_TEST_BASE_PORT', '9600'))
 
@@ -23,7 +24,11 @@ def base_port():
 @pytest.fixture(scope='session')
 def deployment(tmp_path_factory):
     dep = Deployment(str(tmp_path_factory.mktemp('dev')))
-    dep.up(clusters=2, replicas=1, s3='seaweedfs,s3api', base_port=BASE_PORT)
+    # Independent clusters: autosync (one namespace) has its own deployment
+    # in test_autosync.py.
+    filters = [f for f in available_filters() if f != 'autosync']
+    dep.up(clusters=2, replicas=1, s3='seaweedfs,s3api', base_port=BASE_PORT,
+           filters=','.join(filters) or 'none')
     yield dep
     dep.down()
 

@@ -1,0 +1,197 @@
+"""Pure parts of the autosync filter: placement, sync ring, undo headers."""
+
+import pytest
+
+from swiftsync.middleware.autosync import (
+    PLACEMENT_HEADER, PLACEMENT_SYSMETA_HEADER, parse_placement,
+    previous_values, restore_headers, sync_ring)
+
+CLUSTERS = {'c1': None, 'c2': None, 'c3': None}
+DEFAULT = ['c1', 'c2', 'c3']
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('c1,c3', ['c1', 'c3']),
+    ('c3, c1 ,c3', ['c1', 'c3']),
+    ('c2', ['c2']),
+    ('-c2', ['c1', 'c3']),
+    ('c1,c2,-c2', ['c1']),
+])
+def test_parse_placement(value, expected):
+    assert parse_placement(value, CLUSTERS, DEFAULT) == expected
+
+
+@pytest.mark.parametrize('value,reason', [
+    ('c1,c9', "unknown cluster 'c9' (clusters: c1, c2, c3)"),
+    ('-c9', "unknown cluster 'c9'"),
+    ('-c1,-c2,-c3', 'excludes every cluster'),
+    ('c1,-c1', 'excludes every cluster'),
+    ('', 'names no cluster'),
+    (' , ,', 'names no cluster'),
+])
+def test_parse_placement_refuses(value, reason):
+    with pytest.raises(ValueError) as e:
+        parse_placement(value, CLUSTERS, DEFAULT)
+    assert reason in str(e.value)
+
+
+def test_unknown_cluster_name_is_cut_short():
+    with pytest.raises(ValueError) as e:
+        parse_placement('x' * 1000, CLUSTERS, DEFAULT)
+    assert len(str(e.value)) < 200
+
+
+def test_sync_ring():
+    assert sync_ring(['c1']) == {}
+    assert sync_ring(['c2', 'c1']) == {'c1': 'c2', 'c2': 'c1'}
+    assert sync_ring(['c3', 'c1', 'c2']) == {'c1': 'c2', 'c2': 'c3',
+                                             'c3': 'c1'}
+
+
+INFO = {'meta': {'color': 'red'}, 'read_acl': '.r:*', 'write_acl': None,
+        'sync_to': '//dev/c2/AUTH_test/x', 'sync_key': 'k' * 43,
+        'sysmeta': {'swiftsync-placement': 'c1,c2'}}
+
+
+def test_previous_values_set_back_what_a_post_changes():
+    assert previous_values(INFO, {
+        'X-Container-Meta-Color': 'blue', 'X-Remove-Container-Meta-Size': 'x',
+        'X-Container-Write': 'u', 'X-Remove-Container-Read': 'x'}) == {
+        'X-Container-Meta-color': 'red', 'X-Container-Meta-size': '',
+        'X-Container-Write': '', 'X-Container-Read': '.r:*'}
+
+
+def test_restore_headers():
+    local = restore_headers(INFO)
+    assert local == {'X-Container-Meta-color': 'red',
+                     'X-Container-Read': '.r:*',
+                     'X-Container-Sync-To': '//dev/c2/AUTH_test/x',
+                     'X-Container-Sync-Key': 'k' * 43,
+                     PLACEMENT_SYSMETA_HEADER: 'c1,c2'}
+    peer = restore_headers(INFO, peer=True)
+    assert PLACEMENT_SYSMETA_HEADER not in peer
+    assert peer[PLACEMENT_HEADER] == 'c1,c2'
+    assert 'X-Container-Sync-To' not in peer
+
+
+# -- the filter's peer door, with a fake app behind it ----------------------
+
+from swift.common.swob import HeaderKeyDict, Request, Response  # noqa: E402
+
+from swiftsync import signing  # noqa: E402
+from swiftsync.middleware.autosync import AutosyncMiddleware  # noqa: E402
+
+CONF = """[swiftsync]
+%(cluster)s
+
+[cluster:c1]
+proxy_url = http://127.0.0.1:1
+realm = dev
+secret = secret-of-c1-and-c2
+
+[cluster:c2]
+proxy_url = http://127.0.0.1:2
+realm = dev
+secret = secret-of-c2-itself
+
+[cluster:c3]
+proxy_url = http://127.0.0.1:3
+realm = dev
+secret = secret-of-c3-and-c2
+"""
+
+
+class FakeApp(object):
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, env, start_response):
+        self.calls.append((env, HeaderKeyDict(Request(env).headers)))
+        return Response(status=201)(env, start_response)
+
+
+@pytest.fixture
+def filter_(tmp_path):
+    def make(cluster='cluster = c2'):
+        path = tmp_path / 'swiftsync.conf'
+        path.write_text(CONF % {'cluster': cluster})
+        app = FakeApp()
+        return AutosyncMiddleware(app, {'swiftsync_conf': str(path)}), app
+    return make
+
+
+def peer_req(path='/v1/AUTH_test/cont', method='PUT', sender='c1',
+             secret='secret-of-c1-and-c2', headers=None, **kw):
+    h = signing.sign_headers(secret, method, path, sender, 'c2', **kw)
+    h.update(headers or {})
+    return Request.blank(path, method=method, headers=h)
+
+
+def test_signed_peer_request_is_authorized_as_the_cluster(filter_):
+    mw, app = filter_()
+    req = peer_req(headers={PLACEMENT_HEADER: 'c1,c2'})
+    resp = req.get_response(mw)
+    assert resp.status_int == 201
+    (env, headers), = app.calls
+    assert env['swift.authorize'](req) is None
+    assert env['swift.authorize_override'] is True
+    assert env['swift_owner'] is True
+    assert env['swiftsync.peer'] == 'c1'
+    assert not any(k.lower().startswith('x-swiftsync-peer') for k in headers)
+    assert PLACEMENT_HEADER not in headers
+    assert headers[PLACEMENT_SYSMETA_HEADER] == 'c1,c2'
+
+
+@pytest.mark.parametrize('change', ['forged', 'wrong-secret', 'unsigned',
+                                    'self', 'expired'])
+def test_bad_peer_requests_never_reach_the_app(filter_, change):
+    mw, app = filter_()
+    if change == 'forged':
+        req = peer_req()
+        req.headers[signing.SIGNATURE] = '0' * 64
+    elif change == 'wrong-secret':
+        req = peer_req(secret='secret-of-c3-and-c2')
+    elif change == 'unsigned':
+        req = Request.blank('/v1/AUTH_test/cont', method='PUT',
+                            headers={signing.PEER: 'c1'})
+    elif change == 'self':
+        req = peer_req(sender='c2', secret='secret-of-c2-itself')
+    else:
+        req = peer_req(now=1000.0)
+    resp = req.get_response(mw)
+    assert resp.status_int == 401
+    assert resp.body.startswith(b'autosync: ')
+    assert app.calls == []
+
+
+def test_replay_is_refused_by_the_filter(filter_):
+    mw, app = filter_()
+    req = peer_req()
+    again = Request.blank(req.path, method='PUT', headers=dict(req.headers))
+    assert req.get_response(mw).status_int == 201
+    resp = again.get_response(mw)
+    assert resp.status_int == 401 and b'replayed' in resp.body
+    assert len(app.calls) == 1
+
+
+def test_bad_placement_from_a_peer_is_400(filter_):
+    mw, app = filter_()
+    resp = peer_req(headers={PLACEMENT_HEADER: 'c9'}).get_response(mw)
+    assert resp.status_int == 400
+    assert app.calls == []
+
+
+def test_disabled_filter_still_refuses_peer_claims(filter_):
+    mw, app = filter_(cluster='')
+    assert not mw.enabled
+    assert peer_req().get_response(mw).status_int == 401
+    plain = Request.blank('/v1/AUTH_test/cont', method='PUT')
+    assert plain.get_response(mw).status_int == 201
+    assert len(app.calls) == 1
+
+
+def test_non_namespace_paths_pass(filter_):
+    mw, app = filter_()
+    for path in ('/info', '/healthcheck', '/crossdomain.xml'):
+        assert Request.blank(path).get_response(mw).status_int == 201
+    assert len(app.calls) == 3

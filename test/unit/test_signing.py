@@ -1,0 +1,175 @@
+"""swiftsync.signing: signed requests between autosync clusters."""
+
+import pytest
+from swift.common.swob import HeaderKeyDict
+
+from swiftsync import signing
+from swiftsync.signing import NonceCache, SignatureError, sign_headers, verify
+
+SECRET = 's3cret-s3cret-s3cret'
+SECRETS = {'c1': SECRET, 'c3': 'another-secret-of-c3'}
+NOW = 1763750000.0
+
+
+def signed(method='PUT', path='/v1/AUTH_test/cont', sender='c1',
+           receiver='c2', secret=SECRET, now=NOW, flags=''):
+    return HeaderKeyDict(sign_headers(secret, method, path, sender,
+                                      receiver, flags=flags, now=now))
+
+
+def check(headers, method='PUT', path='/v1/AUTH_test/cont', receiver='c2',
+          nonces=None, now=NOW + 1, window=60):
+    return verify(headers, method, path, receiver, SECRETS,
+                  nonces if nonces is not None else NonceCache(),
+                  window=window, now=now)
+
+
+def test_sign_and_verify():
+    h = signed()
+    assert set(h) == {signing.PEER, signing.TIMESTAMP, signing.NONCE,
+                      signing.SIGNATURE}
+    assert check(h) == ('c1', '')
+
+
+def test_flags_are_signed():
+    h = signed(flags='forward')
+    assert check(h) == ('c1', 'forward')
+    h = signed(flags='forward')
+    h[signing.FLAGS] = 'other'
+    with pytest.raises(SignatureError, match='bad peer signature'):
+        check(h)
+
+
+@pytest.mark.parametrize('what,change', [
+    ('method', dict(method='DELETE')),
+    ('path', dict(path='/v1/AUTH_test/other')),
+    ('receiver', dict(receiver='c3')),
+])
+def test_signature_covers(what, change):
+    h = signed()
+    kwargs = dict(change)
+    if what == 'receiver':
+        # c3 knows c1 with another secret, and the receiver is in the MAC
+        with pytest.raises(SignatureError):
+            check(h, **kwargs)
+        return
+    with pytest.raises(SignatureError, match='bad peer signature'):
+        check(h, **kwargs)
+
+
+def test_forged_signature_and_wrong_secret():
+    h = signed()
+    h[signing.SIGNATURE] = '0' * 64
+    with pytest.raises(SignatureError, match='bad peer signature'):
+        check(h)
+    with pytest.raises(SignatureError, match='bad peer signature'):
+        check(signed(secret='not-the-shared-secret'))
+    h = signed()
+    h[signing.SIGNATURE] = 'é' * 10  # non-ascii never crashes
+    with pytest.raises(SignatureError):
+        check(h)
+
+
+def test_replayed_nonce():
+    nonces = NonceCache()
+    h = signed()
+    check(h, nonces=nonces)
+    with pytest.raises(SignatureError, match='replayed'):
+        check(h, nonces=nonces)
+
+
+def test_forged_request_does_not_use_up_the_nonce():
+    nonces = NonceCache()
+    h = signed()
+    forged = HeaderKeyDict(h)
+    forged[signing.SIGNATURE] = 'f' * 64
+    with pytest.raises(SignatureError):
+        check(forged, nonces=nonces)
+    assert check(h, nonces=nonces) == ('c1', '')
+
+
+@pytest.mark.parametrize('skew', [61, -61, 3600])
+def test_expired_or_skewed(skew):
+    with pytest.raises(SignatureError, match='window'):
+        check(signed(), now=NOW + skew)
+
+
+def test_within_window_both_ways():
+    assert check(signed(), now=NOW - 59)[0] == 'c1'
+    assert check(signed(), now=NOW + 59)[0] == 'c1'
+
+
+@pytest.mark.parametrize('header', [signing.PEER, signing.TIMESTAMP,
+                                    signing.NONCE, signing.SIGNATURE])
+def test_missing_header(header):
+    h = signed()
+    del h[header]
+    with pytest.raises(SignatureError, match='incomplete'):
+        check(h)
+
+
+def test_unknown_or_self_peer():
+    with pytest.raises(SignatureError, match='unknown peer'):
+        check(signed(sender='c9'))
+    with pytest.raises(SignatureError, match='unknown peer'):
+        check(signed(sender='c2'))
+
+
+@pytest.mark.parametrize('ts', ['nan', 'inf', 'soon', ''])
+def test_bad_timestamp(ts):
+    h = signed()
+    h[signing.TIMESTAMP] = ts
+    with pytest.raises(SignatureError):
+        check(h)
+
+
+def test_is_peer_claim():
+    assert signing.is_peer_claim(HeaderKeyDict({'X-Swiftsync-Peer': 'c1'}))
+    assert signing.is_peer_claim(HeaderKeyDict(
+        {'x-swiftsync-peer-signature': 'x'}))
+    assert not signing.is_peer_claim(HeaderKeyDict({'X-Auth-Token': 't'}))
+
+
+def test_errors_never_show_secret_or_signature():
+    h = signed(secret='not-the-shared-secret')
+    with pytest.raises(SignatureError) as e:
+        check(h)
+    assert SECRET not in str(e.value)
+    assert h[signing.SIGNATURE] not in str(e.value)
+
+
+class FakeMemcache(object):
+    def __init__(self, fail=False):
+        self.values = {}
+        self.fail = fail
+
+    def incr(self, key, delta=1, time=0):
+        if self.fail:
+            raise OSError('memcache down')
+        self.values[key] = self.values.get(key, 0) + delta
+        return self.values[key]
+
+
+def test_nonce_cache_memcache_and_fallback():
+    mc = FakeMemcache()
+    cache = NonceCache(mc)
+    assert cache.add('a', 10) is True
+    assert cache.add('a', 10) is False
+    assert list(mc.values) == ['swiftsync/nonce/a']
+    down = NonceCache(FakeMemcache(fail=True))
+    assert down.add('b', 10) is True
+    assert down.add('b', 10) is False
+
+
+def test_nonce_cache_lru_bound_and_expiry(monkeypatch):
+    cache = NonceCache(max_entries=3)
+    for n in 'abcd':
+        assert cache.add(n, 10)
+    assert cache.add('a', 10)  # evicted, so new again
+    clock = [1000.0]
+    monkeypatch.setattr(signing.time, 'time', lambda: clock[0])
+    cache = NonceCache()
+    assert cache.add('x', 5)
+    assert not cache.add('x', 5)
+    clock[0] += 6
+    assert cache.add('x', 5)
