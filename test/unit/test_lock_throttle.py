@@ -6,6 +6,9 @@ import pytest
 from swiftsync.lockfile import LockBusy, run_lock
 from swiftsync.throttle import Bandwidth
 
+# not fork: eventlet (imported by other tests) warns against it
+SPAWN = multiprocessing.get_context('spawn')
+
 
 def _hold(path, ready, release):
     with run_lock(path):
@@ -15,8 +18,8 @@ def _hold(path, ready, release):
 
 def test_second_run_exits_or_waits(tmp_path):
     path = str(tmp_path / 'mirror.lock')
-    ready, release = multiprocessing.Event(), multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold,
+    ready, release = SPAWN.Event(), SPAWN.Event()
+    holder = SPAWN.Process(target=_hold,
                                      args=(path, ready, release))
     holder.start()
     try:
@@ -36,8 +39,8 @@ def test_second_run_exits_or_waits(tmp_path):
 
 def test_lock_is_released_when_the_holder_dies(tmp_path):
     path = str(tmp_path / 'mirror.lock')
-    ready, release = multiprocessing.Event(), multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold,
+    ready, release = SPAWN.Event(), SPAWN.Event()
+    holder = SPAWN.Process(target=_hold,
                                      args=(path, ready, release))
     holder.start()
     assert ready.wait(10)

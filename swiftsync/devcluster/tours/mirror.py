@@ -35,36 +35,37 @@ def run(tour):
     tour.step('An S3 prefix with 20 photos, one of 12 MiB (credentials '
               'from AWS_* and ST_* as botocore and swiftclient take them)')
     for i in range(20):
-        client.put_object(Bucket=bucket, Key='photos/img-%02d.jpg' % i,
+        client.put_object(Bucket=bucket,
+                          Key='mirror-photos/img-%02d.jpg' % i,
                           Body=b'jpeg' * 256, ContentType='image/jpeg',
                           Metadata={'camera': 'demo'})
-    client.put_object(Bucket=bucket, Key='photos/panorama.tif',
+    client.put_object(Bucket=bucket, Key='mirror-photos/panorama.tif',
                       Body=os.urandom(12 * 1024 * 1024))
 
     tour.step('Mirror the bucket prefix into a Swift container; above '
               '--segment-size the object becomes an SLO')
     first = _mirror(tour, '--segment-size', '5Mi',
-                    's3://%s/photos->swift://photos' % bucket)
+                    's3://%s/mirror-photos->swift://mirrored' % bucket)
     tour.check(first['copied'] == 21, '21 objects copied')
     conn = tour.swift(tour.clusters[0])
-    headers = conn.head_object('photos', 'panorama.tif')
+    headers = conn.head_object('mirrored', 'panorama.tif')
     tour.check(headers.get('x-static-large-object') == 'True',
                'panorama.tif is an SLO in Swift')
 
     tour.step('Run it again: nothing to copy (a large object is compared '
               'by what it contains, not by its ETag)')
     again = _mirror(tour, '--segment-size', '5Mi',
-                    's3://%s/photos->swift://photos' % bucket)
+                    's3://%s/mirror-photos->swift://mirrored' % bucket)
     tour.check(again['copied'] == 0 and again['skipped'] == 21,
                'copied 0, skipped 21')
 
     tour.step('And back to another prefix, as a dry run first, then for '
               'real; the SLO goes to S3 as a multipart upload')
     dry = _mirror(tour, '--dry-run', '--segment-size', '5Mi',
-                  'swift://photos->s3://%s/photos-back' % bucket)
-    listed = client.list_objects_v2(Bucket=bucket, Prefix='photos-back/')
+                  'swift://mirrored->s3://%s/mirrored-back' % bucket)
+    listed = client.list_objects_v2(Bucket=bucket, Prefix='mirrored-back/')
     tour.check(dry['copied'] == 21 and listed['KeyCount'] == 0,
                'the dry run would copy 21 and changed nothing')
     back = _mirror(tour, '--segment-size', '5Mi',
-                   'swift://photos->s3://%s/photos-back' % bucket)
+                   'swift://mirrored->s3://%s/mirrored-back' % bucket)
     tour.check(back['copied'] == 21, '21 objects copied back')
