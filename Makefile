@@ -40,8 +40,9 @@ unit: setup
 integration: setup
 	$(PY) -m pytest -q test/integration $(PYTEST_ARGS)
 
+# every script of bench/ that runs on its own (the others are shared helpers)
 bench: setup
-	@set -e; for f in bench/[a-z]*.py; do \
+	@set -e; for f in $$(grep -l "^if __name__ == '__main__':" bench/*.py); do \
 	  echo "== $$f"; $(PY) $$f $(BENCH_ARGS); done
 
 docs: setup
