@@ -59,21 +59,22 @@ def median(values):
     return statistics.median(values)
 
 
-def peak_rss_mib(pid):
-    """Peak resident set size of a live process (VmHWM), in MiB."""
+def _status_mib(pid, field):
     with open('/proc/%d/status' % pid) as f:
         for line in f:
-            if line.startswith('VmHWM:'):
+            if line.startswith(field + ':'):
                 return int(line.split()[1]) / 1024.0
     return None
+
+
+def peak_rss_mib(pid):
+    """Peak resident set size of a live process (VmHWM), in MiB."""
+    return _status_mib(pid, 'VmHWM')
 
 
 def rss_mib(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024.0
-    return None
+    """Resident set size of a live process, in MiB."""
+    return _status_mib(pid, 'VmRSS')
 
 
 def report(name, ours, peer, unit, target, higher_is_better=True, **extra):
