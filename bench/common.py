@@ -102,25 +102,46 @@ def parallel(fn, items, threads=16):
 
 
 def run_measured(cmd, env=None, timeout=3600):
-    """Run ``cmd``; return (seconds, peak RSS of that process in MiB,
-    returncode, stdout, stderr), the RSS read by wait4 for that child."""
+    """Run ``cmd``; return (seconds, peak RSS of that program in MiB,
+    returncode, stdout, stderr).
+
+    The peak is the child's own VmHWM, polled from /proc until it exits:
+    wait4's ru_maxrss would also count the pages the child had from this
+    process before exec.
+    """
     import subprocess
     import threading
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
-    out, err = [], []
-    readers = [threading.Thread(target=lambda s, b: b.append(s.read()),
+    out, err, peak = [], [], [0.0]
+    with open('/proc/self/cmdline', 'rb') as f:
+        forked_copy = f.read()
+
+    def poll():
+        while proc.poll() is None:
+            try:
+                # only once exec has replaced the forked copy of us
+                with open('/proc/%d/cmdline' % proc.pid, 'rb') as f:
+                    execed = f.read() != forked_copy
+                if execed:
+                    peak[0] = max(peak[0], _status_mib(proc.pid, 'VmHWM')
+                                  or 0)
+            except OSError:
+                pass
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=lambda s, b: b.append(s.read()),
                                 args=(proc.stdout, out)),
                threading.Thread(target=lambda s, b: b.append(s.read()),
-                                args=(proc.stderr, err))]
-    for r in readers:
-        r.start()
-    _, status, usage = os.wait4(proc.pid, 0)
+                                args=(proc.stderr, err)),
+               threading.Thread(target=poll)]
+    for t in threads:
+        t.start()
+    proc.wait(timeout)
     seconds = time.perf_counter() - start
-    for r in readers:
-        r.join(timeout)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return (seconds, usage.ru_maxrss / 1024.0, proc.returncode,
+    for t in threads:
+        t.join(timeout)
+    return (seconds, peak[0], proc.returncode,
             b''.join(out).decode('utf-8', 'replace'),
             b''.join(err).decode('utf-8', 'replace'))

@@ -11,9 +11,7 @@ better; target ratio >= 1.0 and the daemon's peak RSS <= 150 MiB.
 """
 
 import os
-import subprocess
 import tempfile
-import time
 
 import common
 import peers
@@ -38,14 +36,10 @@ def main():
                 state_dir=os.path.join(tmp, 'state'))
             conn.post_container('bench', {
                 'X-Container-Cloud-Sync-Target': 's3'})
-            rss_file = os.path.join(tmp, 'rss')
-            start = time.perf_counter()
-            subprocess.run(['/usr/bin/time', '-f', '%M', '-o', rss_file,
-                            syncbench.SWIFTSYNC, 'sync', conf, '--once'],
-                           check=True, capture_output=True, timeout=1800)
-            ours_s = time.perf_counter() - start
-            with open(rss_file) as f:
-                peak_rss = int(f.read().split()[-1]) / 1024.0
+            ours_s, peak_rss, code, _, err = common.run_measured(
+                [syncbench.SWIFTSYNC, 'sync', conf, '--once'], timeout=1800)
+            if code != 0:
+                raise RuntimeError('swiftsync sync failed: %s' % err[-400:])
             from swiftsync import config
             from swiftsync.stores import open_store
             store = open_store(config.load(conf).target('s3'),
