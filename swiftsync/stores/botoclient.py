@@ -15,8 +15,27 @@
 
 """The one place a botocore S3 client is built (SigV4, path style by default)."""
 
+import datetime
+
 import botocore.config
 import botocore.session
+from botocore.utils import parse_timestamp
+
+
+def fast_timestamp(value):
+    """botocore's timestamp parser, minus dateutil for ISO 8601.
+
+    Every key of a listing carries a LastModified; dateutil spends about
+    65 us on each, 80% of the CPU of a 1,000-key page. Other formats (the
+    RFC 1123 dates of HEAD responses) go to botocore's parser.
+    """
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return parse_timestamp(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed
 
 
 def make_s3_client(endpoint, access_key, secret_key, region='us-east-1',
@@ -27,6 +46,8 @@ def make_s3_client(endpoint, access_key, secret_key, region='us-east-1',
     which a non-seekable stream cannot do); data integrity then rests on
     Content-MD5."""
     session = botocore.session.get_session()
+    session.get_component('response_parser_factory').set_parser_defaults(
+        timestamp_parser=fast_timestamp)
     s3_config = {'addressing_style': addressing_style}
     if sign_payload is not None:
         s3_config['payload_signing_enabled'] = sign_payload

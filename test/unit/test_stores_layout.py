@@ -158,3 +158,14 @@ def test_store_errors_say_if_retryable():
     assert base.PreconditionFailed('x').retryable
     assert isinstance(base.PreconditionFailed('x'), base.SourceChanged)
     assert str(base.StoreError('boom', 500)) == 'boom (500)'
+
+
+def test_fast_timestamp_parses_what_botocore_does():
+    from botocore.utils import parse_timestamp
+    from swiftsync.stores.botoclient import fast_timestamp
+    for value in ('2026-11-21T20:00:00.000Z', '2026-11-21T20:00:00Z',
+                  '2026-11-21T20:00:00.123456+00:00',
+                  'Sat, 21 Nov 2026 20:00:00 GMT', '1795288926'):
+        assert fast_timestamp(value) == parse_timestamp(value), value
+        assert fast_timestamp(value).timestamp() == \
+            parse_timestamp(value).timestamp()
