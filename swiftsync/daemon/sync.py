@@ -227,16 +227,21 @@ class ListedStore(object):
 
 
 def ensure_expiry(store, mapping, logger):
-    """``expire_after`` of a mapping: an S3 lifecycle rule expiring the keys
-    of the container's remote place (its key prefix) after that many days,
-    at least one; other rules of the bucket are kept. Returns a description
-    of what was done, or None."""
+    """``expire_after`` of a mapping: on S3, a lifecycle rule expiring the
+    keys of the container's remote place (its key prefix) after that many
+    days, at least one, other rules of the bucket kept; on Swift,
+    X-Delete-After on every object and segment written. Returns what could
+    not be done, or None."""
     if not mapping.expire_after:
+        return None
+    if getattr(store, 'kind', None) == 'swift':
+        # every object (and segment) written carries X-Delete-After
+        store.delete_after = mapping.expire_after
         return None
     client = getattr(store, 'client', None)
     base = getattr(store, 'base', None)
     if getattr(store, 'kind', None) != 's3' or not client or not base:
-        return 'remote expiry is only supported on S3 targets'
+        return 'remote expiry is not supported on this target'
     days = max(1, int(math.ceil(mapping.expire_after / 86400.0)))
     rule_id = 'swiftsync-' + hashlib.sha1(
         base.encode('utf-8')).hexdigest()[:16]
@@ -540,7 +545,13 @@ class ContainerJob(object):
     def _expiry(self):
         """Set up remote expiry once per destination (``expire_after``)."""
         wanted = self.mapping.expire_after
-        if not wanted or self.cp.data.get('expiry') == wanted:
+        if not wanted:
+            return
+        if getattr(self.transfer.dst, 'kind', None) == 'swift':
+            # a property of each write, not of the bucket: every pass
+            ensure_expiry(self.transfer.dst, self.mapping, self.logger)
+            return
+        if self.cp.data.get('expiry') == wanted:
             return
         try:
             problem = ensure_expiry(self.transfer.dst, self.mapping,

@@ -161,6 +161,9 @@ class SwiftProtocolStore(RemoteStore):
     max_parts = 1000   # Swift's default max_manifest_segments
     #: False when the pipeline has no slo/dlo middleware (local store)
     assembles = True
+    #: seconds: what this store writes expires (X-Delete-After), segments
+    #: included; a POST sets it again, as a metadata write of its own
+    delete_after = None
 
     def __init__(self, container):
         self.container = container
@@ -236,10 +239,16 @@ class SwiftProtocolStore(RemoteStore):
         data = _read_all(body)
         raise _status_error(status, 'GET %s/%s' % (container, name), data)
 
+    def _expiry_headers(self):
+        if self.delete_after:
+            return {'X-Delete-After': str(int(self.delete_after))}
+        return {}
+
     def _meta_headers(self, content_type, metadata):
         headers = {'Content-Type': content_type or 'application/octet-stream'}
         for k, v in metadata.items():
             headers[META_PREFIX + k] = v
+        headers.update(self._expiry_headers())
         return headers
 
     def put(self, name, body_iter, size, content_type, metadata, etag=None):
@@ -284,6 +293,7 @@ class SwiftProtocolStore(RemoteStore):
                                    '%s segment %d' % (name, part.number),
                                    expected=part.md5)
                 headers = {'Content-Type': 'application/swiftsync-segment'}
+                headers.update(self._expiry_headers())
                 if part.md5:
                     headers['Etag'] = part.md5
                 try:

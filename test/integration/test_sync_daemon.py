@@ -314,6 +314,23 @@ def test_operator_mapping_expiry_exclude_and_metadata(env, conn, tmp_path):
     assert len(mine) == 1 and mine[0]['Expiration']['Days'] == 2
 
 
+def test_expiry_on_a_swift_target(env, conn, tmp_path):
+    account = env['clusters'][0]['account']
+    c = 'expiring-swift-' + uuid.uuid4().hex[:8]
+    conn.put_container(c)
+    conn.put_object(c, 'o', b'short-lived')
+    conf = derived_conf(
+        node_conf(env), tmp_path / 'exp.conf',
+        '[mapping:exp]\naccount = %s\ncontainer = %s\ntarget = c2\n'
+        'expire_after = 1h\n' % (account, c),
+        state_dir=str(tmp_path / 'state'))
+    before = time.time()
+    run_sync(conf)
+    head = swift(env['clusters'][1]).head_object(c, 'o')
+    delete_at = int(head['x-delete-at'])
+    assert before + 3600 - 5 <= delete_at <= time.time() + 3600 + 5
+
+
 # -- archive ------------------------------------------------------------------
 
 def internal_names(env, container):
