@@ -86,7 +86,7 @@ from swift.container.backend import DATADIR, ContainerBroker
 from swiftsync.config import UnknownNameError
 from swiftsync.daemon.checkpoint import Checkpoint, checkpoint_path
 from swiftsync.middleware import optin
-from swiftsync.stores.base import StoreError
+from swiftsync.stores.base import ObjectInfo, StoreError, is_md5
 
 #: rows read from a container DB at a time (and between two checkpoints)
 CHUNK = 500
@@ -221,6 +221,9 @@ class ListedStore(object):
         if name not in self._names:
             return None
         return self._store.head(name)
+
+    def listed(self, name):
+        return name in self._names
 
     def __getattr__(self, attr):
         return getattr(self._store, attr)
@@ -467,8 +470,7 @@ class ContainerJob(object):
                 self.logger.increment('deletes')
                 self.cp.count('deletes')
             return
-        outcome = self._check(
-            self.transfer.sync(name), name)
+        outcome = self._check(self._sync(row), name)
         if outcome == 'MISSING':
             # gone since the row was written; its own row will follow
             self.logger.increment('skips')
@@ -488,6 +490,18 @@ class ContainerJob(object):
                 time.time() - float(meta_ts)) * 1000))
         if self.mapping.mode == 'archive':
             self._remove_local(name, meta_ts)
+
+    def _sync(self, row):
+        """Transfer.sync of a row; a plain object the destination's
+        listing lacks goes with one local GET (If-Match the row's etag)
+        and one remote PUT, no HEAD on either side."""
+        name, dst = row['name'], self.transfer.dst
+        if isinstance(dst, ListedStore) and not dst.listed(name) and \
+                is_md5(row['etag']):
+            listed = ObjectInfo(name=name, size=row['size'] or 0,
+                                etag=row['etag'], extra={'listing': True})
+            return self.transfer.sync(name, src_info=listed, dst_info=None)
+        return self.transfer.sync(name)
 
     def _check(self, outcome, name):
         """The name of a transfer Outcome (COPIED, METADATA, SKIPPED,

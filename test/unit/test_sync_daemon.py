@@ -58,6 +58,7 @@ class FakeTransfer(object):
     def __init__(self, script=None):
         self.script = script or {}
         self.calls = []
+        self.dst = None   # a Transfer's destination store
 
     def _answer(self, name, default):
         self.calls.append(name)
@@ -68,7 +69,7 @@ class FakeTransfer(object):
             raise answer
         return Outcome(answer)
 
-    def sync(self, name):
+    def sync(self, name, **hints):
         return self._answer(name, 'COPIED')
 
     def delete(self, name):
