@@ -66,7 +66,6 @@ Filter options (in ``[filter:shunt]``)::
 import collections
 import dataclasses
 import io
-import itertools
 import json
 import math
 
@@ -221,15 +220,6 @@ class ReadThrough(object):
         info = self._container_info(req, active)
         req.acl = info.get('write_acl' if write else 'read_acl')
         return authorize(req) is None
-
-    @staticmethod
-    def _remote_page(store, params, location, limit):
-        """At most ``limit`` entries of the remote listing, as a list."""
-        remote = RemoteListing(store, params, location)
-        try:
-            return _first(remote, limit)
-        finally:
-            remote.close()
 
     def _store(self, active):
         return stores.open_store(active.target, active.account,
@@ -393,51 +383,34 @@ class ReadThrough(object):
         qs = req.params
         qs['format'] = 'json'
         req.params = qs
-        name = active.target.name
-        # Once Swift has said yes, the remote page is read while the local
-        # one is; a page never takes more than ``limit`` remote entries.
-        # (Otherwise the local answer comes first and decides, as before.)
-        prefetch = None
-        if params.path is None and self._authorized(req, active):
-            prefetch = eventlet.spawn(
-                self._remote_page, self._store(active), params, name,
-                params.limit if params.limit is not None
-                else listing.DEFAULT_LIMIT)
+        code, status, headers, body = self._local(req)
+        if not is_success(code):
+            return self._replay(start_response, status, headers, body)
+        raw = b''.join(body)
         try:
-            code, status, headers, body = self._local(req)
-            if not is_success(code):
-                return self._replay(start_response, status, headers, body)
-            raw = b''.join(body)
-            try:
-                local = json.loads(raw) if raw else []
-                if not isinstance(local, list):
-                    raise ValueError
-            except ValueError:
-                return self._replay(start_response, status, headers, [raw])
-            remote = None
-            try:
-                # one deadline for the whole remote side of the page
-                with eventlet.Timeout(self.timeout):
-                    if prefetch is not None:
-                        remote = prefetch.wait()
-                        prefetch = None
-                    else:
-                        remote = RemoteListing(self._store(active), params,
-                                               name)
-                    merged = listing.merge_page([local, remote], params)
-            except eventlet.Timeout:
-                raise RemoteUnavailable(
-                    'remote store %s did not list within %gs'
-                    % (name, self.timeout)) from None
-            except StoreError as e:
-                raise RemoteUnavailable('remote store %s: LIST failed: %s'
-                                        % (name, e.message)) from None
-            finally:
-                if isinstance(remote, RemoteListing):
-                    remote.close()
+            local = json.loads(raw) if raw else []
+            if not isinstance(local, list):
+                raise ValueError
+        except ValueError:
+            return self._replay(start_response, status, headers, [raw])
+        store = self._store(active)
+        name = active.target.name
+        remote = None
+        try:
+            # one deadline for the whole remote side of the page
+            with eventlet.Timeout(self.timeout):
+                remote = RemoteListing(store, params, name)
+                merged = listing.merge_page([local, remote], params)
+        except eventlet.Timeout:
+            raise RemoteUnavailable(
+                'remote store %s did not list within %gs'
+                % (name, self.timeout)) from None
+        except StoreError as e:
+            raise RemoteUnavailable('remote store %s: LIST failed: %s' % (
+                name, e.message)) from None
         finally:
-            if prefetch is not None:
-                prefetch.kill()
+            if remote is not None:
+                remote.close()
         out, ctype = listing.render(merged, out_type,
                                     active.container)
         env['swift.format_listing'] = False
@@ -451,10 +424,6 @@ class ReadThrough(object):
             status = '200 OK'
         start_response(status, new_headers)
         return [out]
-
-
-def _first(iterable, n):
-    return list(itertools.islice(iterable, n))
 
 
 class RemoteListing(object):
