@@ -40,8 +40,8 @@ from swift.common.swob import wsgi_to_str
 from swiftsync.stores.base import (
     CHUNK_SIZE, GiB, META_LARGE, META_MD5, HashingIter,
     NotFound, ObjectInfo, PreconditionFailed, RemoteStore, SourceChanged,
-    StoreError, close_iter, is_md5, split_metadata, unquote_etag,
-    written_info)
+    StoreError, close_iter, is_md5, parallel_map, split_metadata,
+    unquote_etag, written_info)
 
 META_PREFIX = 'x-object-meta-'
 LISTING_PAGE = 10000
@@ -161,6 +161,8 @@ class SwiftProtocolStore(RemoteStore):
     max_parts = 1000   # Swift's default max_manifest_segments
     #: False when the pipeline has no slo/dlo middleware (local store)
     assembles = True
+    #: segments of one large object sent at once
+    part_concurrency = 4
     #: seconds: what this store writes expires (X-Delete-After), segments
     #: included; a POST sets it again, as a metadata write of its own
     delete_after = None
@@ -275,48 +277,58 @@ class SwiftProtocolStore(RemoteStore):
     def put_large(self, name, parts, size, content_type, metadata,
                   manifest=None, concurrency=None, dlo=False):
         """Segments, then an SLO manifest (or, with ``dlo``, a DLO
-        manifest: ``X-Object-Manifest`` naming the segments' prefix)."""
+        manifest: ``X-Object-Manifest`` naming the segments' prefix).
+        Segments go ``concurrency`` at a time (default
+        ``part_concurrency``); the whole-content md5 is recorded only when
+        they go one at a time (it needs the bytes in order)."""
         seg_container = self.segments_container
         self.ensure_container(self.container)
         self.ensure_container(seg_container)
-        prefix = None
-        written = []
-        total = hashlib.md5()
-        nbytes = 0
+        parts = list(parts)   # PartData are cheap: bodies open lazily
+        if concurrency is None:
+            concurrency = self.part_concurrency
+        total = hashlib.md5() if concurrency <= 1 or len(parts) <= 1 \
+            else None
+        prefix = self.segment_prefix(
+            name, size, parts[0].size, 'dlo' if dlo else 'slo') \
+            if parts else None
+        written = []   # every segment stored, for the clean-up on failure
+
+        def upload(part):
+            seg = '%s%08d' % (prefix, part.number)
+            chunks = _tee(part.chunks, total) if total else part.chunks
+            body = HashingIter(chunks, part.size,
+                               '%s segment %d' % (name, part.number),
+                               expected=part.md5)
+            headers = {'Content-Type': 'application/swiftsync-segment'}
+            headers.update(self._expiry_headers())
+            if part.md5:
+                headers['Etag'] = part.md5
+            try:
+                _, rh, _ = self._simple('PUT', seg_container, seg, headers,
+                                        body=body, size=part.size)
+            finally:
+                body.close()
+            md5 = body.hexdigest()
+            written.append((seg, md5, part.size))
+            if part.md5 and md5 != part.md5:
+                raise SourceChanged('%s segment %d: md5 %s, expected %s'
+                                    % (name, part.number, md5, part.md5))
+            if unquote_etag(rh.get('etag')) != md5:
+                raise StoreError('%s segment %d: stored etag is not the '
+                                 'md5 sent' % (name, part.number),
+                                 None, True)
+            return seg, md5, part.size
+
         try:
-            for part in parts:
-                if prefix is None:
-                    prefix = self.segment_prefix(name, size, part.size,
-                                                 'dlo' if dlo else 'slo')
-                seg = '%s%08d' % (prefix, part.number)
-                body = HashingIter(_tee(part.chunks, total), part.size,
-                                   '%s segment %d' % (name, part.number),
-                                   expected=part.md5)
-                headers = {'Content-Type': 'application/swiftsync-segment'}
-                headers.update(self._expiry_headers())
-                if part.md5:
-                    headers['Etag'] = part.md5
-                try:
-                    _, rh, _ = self._simple('PUT', seg_container, seg,
-                                            headers, body=body,
-                                            size=part.size)
-                finally:
-                    body.close()
-                md5 = body.hexdigest()
-                written.append((seg, md5, part.size))
-                if part.md5 and md5 != part.md5:
-                    raise SourceChanged('%s segment %d: md5 %s, expected %s'
-                                        % (name, part.number, md5, part.md5))
-                if unquote_etag(rh.get('etag')) != md5:
-                    raise StoreError('%s segment %d: stored etag is not the '
-                                     'md5 sent' % (name, part.number),
-                                     None, True)
-                nbytes += part.size
+            done = parallel_map(upload, parts, concurrency)
+            nbytes = sum(n for _, _, n in done)
             if nbytes != size:
                 raise SourceChanged('%s: read %d bytes of %d'
                                     % (name, nbytes, size))
             meta = dict(metadata)
-            meta.setdefault(META_MD5, total.hexdigest())
+            if total is not None:
+                meta.setdefault(META_MD5, total.hexdigest())
             meta.setdefault(META_LARGE, 'slo')
             headers = self._meta_headers(content_type, meta)
             if dlo:
@@ -326,11 +338,11 @@ class SwiftProtocolStore(RemoteStore):
                 self._simple('PUT', self.container, name, headers,
                              body=iter([b'']), size=0)
                 rh = {'etag': hashlib.md5(''.join(
-                    md5 for _, md5, _ in written).encode()).hexdigest()}
+                    md5 for _, md5, _ in done).encode()).hexdigest()}
             else:
                 slo = [{'path': '/%s/%s' % (seg_container, seg),
                         'etag': md5, 'size_bytes': n}
-                       for seg, md5, n in written]
+                       for seg, md5, n in done]
                 data = json.dumps(slo).encode('utf-8')
                 _, rh, _ = self._simple(
                     'PUT', self.container, name, headers,
@@ -344,8 +356,9 @@ class SwiftProtocolStore(RemoteStore):
                     pass
             raise
         return written_info(name, size, unquote_etag(rh.get('etag')),
-                            content_type, meta, total.hexdigest(),
-                            is_large=True, segments=len(written),
+                            content_type, meta,
+                            total.hexdigest() if total else None,
+                            is_large=True, segments=len(done),
                             **({'dlo': headers['X-Object-Manifest']} if dlo
                                else {'slo': True}))
 
