@@ -354,6 +354,16 @@ def close_iter(it):
             pass
 
 
+def md5_tee(chunks, md5):
+    """The chunks, each also fed to ``md5`` (a whole-object digest)."""
+    try:
+        for chunk in chunks:
+            md5.update(chunk)
+            yield chunk
+    finally:
+        close_iter(chunks)
+
+
 def iter_filelike(f, chunk_size=CHUNK_SIZE):
     """Chunks from a file-like object, closing it at the end."""
     try:

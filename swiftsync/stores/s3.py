@@ -45,8 +45,8 @@ import botocore.exceptions
 from swiftsync.stores.base import (
     CHUNK_SIZE, GiB, INTERNAL_PREFIX, META_LARGE, MiB, HashingIter,
     IterReader, NotFound, ObjectInfo, PreconditionFailed, RemoteStore,
-    SourceChanged, StoreError, close_iter, is_md5, split_metadata,
-    parallel_map, unquote_etag, written_info)
+    SourceChanged, StoreError, is_md5, md5_tee, parallel_map,
+    split_metadata, unquote_etag, written_info)
 
 PREFIX_SPACE = 16 ** 6
 MANIFEST_SUFFIX = '.swift_slo_manifest'
@@ -565,13 +565,4 @@ class _PartReader(IterReader):
     """IterReader that also feeds the whole-object md5."""
 
     def __init__(self, chunks, size, total_md5):
-        super().__init__(_tee(chunks, total_md5), size)
-
-
-def _tee(chunks, md5):
-    try:
-        for chunk in chunks:
-            md5.update(chunk)
-            yield chunk
-    finally:
-        close_iter(chunks)
+        super().__init__(md5_tee(chunks, total_md5), size)

@@ -40,7 +40,7 @@ from swift.common.swob import wsgi_to_str
 from swiftsync.stores.base import (
     CHUNK_SIZE, GiB, META_LARGE, META_MD5, HashingIter,
     NotFound, ObjectInfo, PreconditionFailed, RemoteStore, SourceChanged,
-    StoreError, close_iter, is_md5, parallel_map, split_metadata,
+    StoreError, close_iter, is_md5, md5_tee, parallel_map, split_metadata,
     unquote_etag, written_info)
 
 META_PREFIX = 'x-object-meta-'
@@ -296,7 +296,7 @@ class SwiftProtocolStore(RemoteStore):
 
         def upload(part):
             seg = '%s%08d' % (prefix, part.number)
-            chunks = _tee(part.chunks, total) if total else part.chunks
+            chunks = md5_tee(part.chunks, total) if total else part.chunks
             body = HashingIter(chunks, part.size,
                                '%s segment %d' % (name, part.number),
                                expected=part.md5)
@@ -455,15 +455,6 @@ class SwiftProtocolStore(RemoteStore):
                 return
             last = rows[-1]
             marker = last.get('subdir') or last['name']
-
-
-def _tee(chunks, md5):
-    try:
-        for chunk in chunks:
-            md5.update(chunk)
-            yield chunk
-    finally:
-        close_iter(chunks)
 
 
 # --- HTTP transport and auth ----------------------------------------------
