@@ -46,12 +46,8 @@ def main():
                                c1['account'], 'bench')
             assert store.head('big').size == size
             rconf = peers.write_rclone_conf(env, os.path.join(tmp, 'r.conf'))
-            peer_s, _ = peers.rclone(
-                rconf, 'copyto', '%s:bench/big' % c1['name'],
-                's3:%s/rclone-big' % env['s3']['bucket'], '--checksum',
-                '--s3-no-head', '--s3-upload-concurrency', '4',
-                '--s3-chunk-size', '64M', transfers=4, checkers=4,
-                best=False)
+            peer_s = peers.rclone_copy_large(
+                rconf, c1['name'], env['s3']['bucket'])
         common.report('sync_large', size / ours_s / 1e6,
                       size / peer_s / 1e6, 'MB/s', 1.0, bytes=size,
                       seconds=round(ours_s, 2),

@@ -90,12 +90,8 @@ def main():
         assert ours['outcome'] == 'COPIED', ours
         with tempfile.TemporaryDirectory() as tmp:
             conf = peers.write_rclone_conf(env, os.path.join(tmp, 'r.conf'))
-            seconds, _ = peers.rclone(
-                conf, 'copyto', '%s:bench/big' % c1['name'],
-                's3:%s/rclone-big' % env['s3']['bucket'], '--checksum',
-                '--s3-no-head', '--s3-upload-concurrency', '4',
-                '--s3-chunk-size', '64M', transfers=4, checkers=4,
-                best=False)
+            seconds = peers.rclone_copy_large(
+                conf, c1['name'], env['s3']['bucket'])
         common.report('transfer_large', size / ours['seconds'] / 1e6,
                       size / seconds / 1e6, 'MB/s', 1.0,
                       bytes=size, seconds=round(ours['seconds'], 2),

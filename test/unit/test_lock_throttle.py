@@ -16,14 +16,19 @@ def _hold(path, ready, release):
         release.wait(10)
 
 
+def _holder(path):
+    """A process holding the lock until ``release`` is set."""
+    ready, release = SPAWN.Event(), SPAWN.Event()
+    holder = SPAWN.Process(target=_hold, args=(path, ready, release))
+    holder.start()
+    assert ready.wait(10)
+    return holder, release
+
+
 def test_second_run_exits_or_waits(tmp_path):
     path = str(tmp_path / 'mirror.lock')
-    ready, release = SPAWN.Event(), SPAWN.Event()
-    holder = SPAWN.Process(target=_hold,
-                                     args=(path, ready, release))
-    holder.start()
+    holder, release = _holder(path)
     try:
-        assert ready.wait(10)
         with pytest.raises(LockBusy) as e:
             with run_lock(path, wait=0):
                 pass
@@ -39,11 +44,7 @@ def test_second_run_exits_or_waits(tmp_path):
 
 def test_lock_is_released_when_the_holder_dies(tmp_path):
     path = str(tmp_path / 'mirror.lock')
-    ready, release = SPAWN.Event(), SPAWN.Event()
-    holder = SPAWN.Process(target=_hold,
-                                     args=(path, ready, release))
-    holder.start()
-    assert ready.wait(10)
+    holder, _ = _holder(path)
     holder.kill()
     holder.join(10)
     with run_lock(path, wait=0):
