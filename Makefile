@@ -8,7 +8,7 @@ KEEP ?=
 BENCH_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: all setup system demo test unit integration bench docs clean
+.PHONY: all setup system demo test unit integration chaos bench docs clean
 
 all: test
 
@@ -31,14 +31,20 @@ setup: $(STAMP) system
 demo: setup
 	$(PY) -m swiftsync.devcluster.tour --workdir $(WORK)/demo $(if $(KEEP),--keep)
 
+# includes the short subset of the chaos suite (test/chaos, SWIFTSYNC_CHAOS=short)
 test: setup
-	$(PY) -m pytest -q test/unit test/integration $(PYTEST_ARGS)
+	$(PY) -m pytest -q test/unit test/integration test/chaos $(PYTEST_ARGS)
 
 unit: setup
 	$(PY) -m pytest -q test/unit $(PYTEST_ARGS)
 
 integration: setup
 	$(PY) -m pytest -q test/integration $(PYTEST_ARGS)
+
+# the whole chaos suite at the sizes of doc/reliability.md (under 20 minutes)
+chaos: setup
+	SWIFTSYNC_CHAOS=full $(PY) -m pytest -q test/chaos $(PYTEST_ARGS)
+	@echo "figures: $${SWIFTSYNC_CHAOS_REPORT:-work/chaos/report.json}"
 
 # every script of bench/ that runs on its own (the others are shared helpers)
 bench: setup
