@@ -86,7 +86,7 @@ from swift.container.backend import DATADIR, ContainerBroker
 from swiftsync.config import UnknownNameError
 from swiftsync.daemon.checkpoint import Checkpoint, checkpoint_path
 from swiftsync.middleware import optin
-from swiftsync.stores.base import ObjectInfo, StoreError, is_md5
+from swiftsync.stores.base import NotFound, ObjectInfo, StoreError, is_md5
 
 #: rows read from a container DB at a time (and between two checkpoints)
 CHUNK = 500
@@ -213,9 +213,13 @@ class ListedStore(object):
     def __init__(self, store):
         self._store = store
         self._names = set()
-        for item in store.list():
-            if not isinstance(item, dict):
-                self._names.add(item.name)
+        try:
+            for item in store.list():
+                if not isinstance(item, dict):
+                    self._names.add(item.name)
+        except NotFound:
+            # a Swift destination container not created yet holds nothing
+            pass
 
     def head(self, name):
         if name not in self._names:

@@ -353,3 +353,18 @@ def test_listed_store_heads_only_listed_names():
     assert listed.head('zzz') is None
     assert store.heads == ['a']
     assert listed.delete('q') == 'deleted q'
+
+
+class MissingContainerStore(ListingStore):
+    def list(self):
+        from swiftsync.stores.base import NotFound
+        raise NotFound('GET c/: Not Found')
+        yield
+
+
+def test_listed_store_of_a_missing_container_is_empty():
+    # a Swift destination container the first PUT will create: every name
+    # takes the one-GET-one-PUT path, none is HEADed
+    listed = sync.ListedStore(MissingContainerStore([]))
+    assert not listed.listed('a')
+    assert listed.head('a') is None
