@@ -2,7 +2,8 @@
 
 ``run_load(requests, threads, seconds, max_requests)`` sends the requests
 round-robin from ``threads`` keep-alive connections until either bound is
-reached, and returns throughput, latency percentiles and status counts.
+reached, and returns throughput, latency percentiles and status counts (in
+all and by method).
 Every bound is enforced: the load always stops by itself.
 """
 
@@ -22,13 +23,15 @@ def _percentile(sorted_values, p):
 
 
 def run_load(requests, threads=8, seconds=10.0, max_requests=100000):
-    """``requests``: list of (method, url, headers). Loopback URLs only."""
-    for _, url, _ in requests:
-        host = urlsplit(url).hostname
+    """``requests``: list of (method, url, headers) or (method, url,
+    headers, body). Loopback URLs only."""
+    for r in requests:
+        host = urlsplit(r[1]).hostname
         if not host.startswith('127.') and host != 'localhost':
-            raise ValueError('load tests target loopback only: %s' % url)
+            raise ValueError('load tests target loopback only: %s' % r[1])
     lock = threading.Lock()
     statuses = collections.Counter()
+    by_method = collections.defaultdict(collections.Counter)
     latencies = []
     sent = [0]
     deadline = time.time() + seconds
@@ -41,7 +44,7 @@ def run_load(requests, threads=8, seconds=10.0, max_requests=100000):
                 if sent[0] >= max_requests or time.time() >= deadline:
                     break
                 sent[0] += 1
-            method, url, headers = requests[i % len(requests)]
+            method, url, headers, *body = requests[i % len(requests)]
             i += threads
             parts = urlsplit(url)
             key = parts.netloc
@@ -52,7 +55,8 @@ def run_load(requests, threads=8, seconds=10.0, max_requests=100000):
             path = parts.path + ('?' + parts.query if parts.query else '')
             start = time.perf_counter()
             try:
-                conn.request(method, path, headers=headers)
+                conn.request(method, path, body=body[0] if body else None,
+                             headers=headers)
                 resp = conn.getresponse()
                 resp.read()
                 status = resp.status
@@ -66,6 +70,7 @@ def run_load(requests, threads=8, seconds=10.0, max_requests=100000):
             elapsed = time.perf_counter() - start
             with lock:
                 statuses[status] += 1
+                by_method[method][str(status)] += 1
                 latencies.append(elapsed)
         for conn in conns.values():
             conn.close()
@@ -86,4 +91,5 @@ def run_load(requests, threads=8, seconds=10.0, max_requests=100000):
             _percentile(latencies, 50) * 1000,
             'p99_ms': _percentile(latencies, 99) and
             _percentile(latencies, 99) * 1000,
-            'statuses': {str(k): v for k, v in statuses.items()}}
+            'statuses': {str(k): v for k, v in statuses.items()},
+            'by_method': {m: dict(c) for m, c in by_method.items()}}
