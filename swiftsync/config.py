@@ -100,8 +100,6 @@ from logging.handlers import SysLogHandler
 from typing import Any, Callable, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
-from swift.common.utils import readconf
-
 __all__ = [
     'DEFAULT_PATH', 'SCHEMA', 'SECRET_KEYS', 'ConfigError',
     'UnknownNameError', 'Key', 'SwiftSyncConfig', 'GlobalConfig', 'Target',
@@ -999,6 +997,9 @@ class _Loader(object):
 
     def read_sections(self, text):
         """[(section name, {key: raw value})] in file order."""
+        # here, not at the top: swift.common.utils loads eventlet, which
+        # `swiftsync mirror` (no --config) need not
+        from swift.common.utils import readconf
         try:
             conf = readconf(_NamedStringIO(text, self.path), raw=True)
         except configparser.DuplicateSectionError as e:

@@ -32,7 +32,7 @@ window (60 s by default) of its own clock, the signature matches (compared
 in constant time) and the nonce has not been seen within the window.
 
 Nothing here talks to a server; :class:`NonceCache` uses memcache when the
-proxy has one (``cache_from_env``) and a local LRU otherwise.
+proxy has one (``cache_from_env``) and a local LRU always.
 """
 
 import collections
@@ -41,10 +41,12 @@ import hmac
 import secrets
 import threading
 import time
+from urllib.parse import unquote
 
 __all__ = ['PEER', 'TIMESTAMP', 'NONCE', 'SIGNATURE', 'FLAGS',
            'PEER_HEADERS', 'DEFAULT_WINDOW', 'SignatureError', 'sign',
-           'sign_headers', 'verify', 'NonceCache', 'is_peer_claim']
+           'sign_headers', 'verify', 'NonceCache', 'is_peer_claim',
+           'signed_path']
 
 PEER = 'X-Swiftsync-Peer'
 TIMESTAMP = 'X-Swiftsync-Peer-Timestamp'
@@ -52,7 +54,10 @@ NONCE = 'X-Swiftsync-Peer-Nonce'
 SIGNATURE = 'X-Swiftsync-Peer-Signature'
 #: Signed, optional: what the sender asks of the receiver (e.g. ``forward``).
 FLAGS = 'X-Swiftsync-Peer-Flags'
-PEER_HEADERS = (PEER, TIMESTAMP, NONCE, SIGNATURE, FLAGS)
+#: Optional: the (quoted) container of a request sent to its account's path;
+#: the signed path is then the container's (see :func:`signed_path`).
+CONTAINER = 'X-Swiftsync-Peer-Container'
+PEER_HEADERS = (PEER, TIMESTAMP, NONCE, SIGNATURE, FLAGS, CONTAINER)
 
 DEFAULT_WINDOW = 60.0
 _NONCE_LEN = 32
@@ -90,6 +95,22 @@ def sign_headers(secret, method, path, sender, receiver, flags='',
     if flags:
         headers[FLAGS] = flags
     return headers
+
+
+def signed_path(path, headers):
+    """The path a peer request was signed for: its own ``path`` (unquoted,
+    as in PATH_INFO), or, when it carries the ``CONTAINER`` header, the path
+    of that container under the account path ``path``.
+
+    :raises SignatureError: when the header names no single container
+    """
+    quoted = headers.get(CONTAINER)
+    if quoted is None:
+        return path
+    name = unquote(quoted, encoding='latin-1')  # a WSGI string, as path
+    if not name or '/' in name:
+        raise SignatureError('bad peer container header')
+    return path.rstrip('/') + '/' + name
 
 
 def is_peer_claim(headers):
@@ -144,8 +165,11 @@ class NonceCache(object):
     """Nonces seen recently.
 
     ``memcache`` (a Swift MemcacheRing) is shared by every proxy of the
-    cluster; without it a bounded in-process LRU is used, which protects one
-    proxy process only.
+    cluster. Every nonce is also kept in a bounded in-process LRU, which is
+    all there is without memcache (or while it is down): one proxy process
+    then still refuses what it saw itself, before, during and after an
+    outage of memcache, but a replay to another proxy process is caught by
+    memcache only.
     """
 
     PREFIX = 'swiftsync/nonce/'
@@ -158,12 +182,16 @@ class NonceCache(object):
 
     def add(self, nonce, ttl):
         """Record ``nonce``; False when it was already seen (a replay)."""
+        fresh = self._add_local(nonce, ttl)
         if self.memcache is not None:
             try:
                 return self.memcache.incr(self.PREFIX + nonce, delta=1,
-                                          time=ttl) == 1
+                                          time=ttl) == 1 and fresh
             except Exception:
-                pass  # memcache down: fall back to this process's memory
+                pass  # memcache down: this process's memory only
+        return fresh
+
+    def _add_local(self, nonce, ttl):
         now = time.time()
         with self._lock:
             expires = self._seen.get(nonce)

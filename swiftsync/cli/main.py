@@ -32,7 +32,7 @@ SUBCOMMANDS = ('dev', 'keys', 'sync', 'status', 'reconcile', 'mirror')
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def build_parser():
+def build_parser(argv=None):
     parser = argparse.ArgumentParser(
         prog='swiftsync',
         description='Multi-cluster and cloud sync for OpenStack Swift.')
@@ -40,13 +40,18 @@ def build_parser():
                         version='swiftsync ' + swiftsync.__version__)
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
     subparsers.required = True
-    for name in SUBCOMMANDS:
+    # only the subcommand named is imported (start-up: `mirror` need not
+    # load the dev clusters' Swift code); none named, or --help: all
+    named = [a for a in (sys.argv[1:] if argv is None else argv)
+             if not a.startswith('-')][:1]
+    for name in named if named and named[0] in SUBCOMMANDS else SUBCOMMANDS:
         importlib.import_module('swiftsync.cli.' + name).register(subparsers)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
+    args.own_process = argv is None   # the command line's: may end at once
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ a missing bucket/container, or another run holding ``--lock``.
 """
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -180,11 +181,19 @@ def cmd_mirror(args):
             print('swiftsync mirror: cannot send mail via %s: %s'
                   % (args.smtp_host, e), file=sys.stderr)
             code = code or EXIT_FAILED
+    if getattr(args, 'own_process', False):
+        # all is said and written: skip the interpreter's clean-up, which
+        # spends 0.2-0.5 s freeing botocore's service models
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code
 
 
 def _store(target, side):
-    return open_store(target, '', side.location)
+    # soon: botocore loads while the source is authenticated and listed
+    return open_store(target, '', side.location, soon=True)
 
 
 def _run(scenarios, options, stats):

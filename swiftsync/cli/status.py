@@ -13,8 +13,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``swiftsync status CONF [--json]``: where the cloud sync of the mapped
-containers of this node stands, from the checkpoints and container DBs."""
+"""``swiftsync status CONF [--json] [--autosync]``: where the cloud sync of
+the mapped containers of this node stands, from the checkpoints and container
+DBs; and, when the operator file names autosync clusters, the autosync queue
+depth and the namespace divergence, from the comparison ``swiftsync
+reconcile --dry-run`` makes."""
 
 import json
 import sys
@@ -27,14 +30,23 @@ EXIT_OK, EXIT_ERRORS = 0, 1
 
 def register(subparsers):
     p = subparsers.add_parser(
-        'status', help='cloud sync state of the containers of this node',
+        'status', help='cloud sync and autosync state of this node',
         description='Per mapped container of this node: target, mode, rows '
-                    'synced and pending, lag, last error. Exits 1 when a '
-                    'container has an error.')
+                    'synced and pending, lag, last error. With autosync '
+                    'clusters in the operator file, also the queue of '
+                    'operations waiting for a peer and the containers that '
+                    'differ across clusters. Exits 1 when a container has '
+                    'an error, a copy differs or a cluster is unreachable.')
     p.add_argument('conf', nargs='?', default=config.DEFAULT_PATH,
                    help='the operator file (default %(default)s)')
     p.add_argument('--json', action='store_true',
-                   help='print a JSON list instead of a table')
+                   help='print a JSON list instead of a table (with '
+                        '--autosync: the autosync report as an object)')
+    p.add_argument('--autosync', action='store_true',
+                   help='only the autosync queue and divergence')
+    p.add_argument('--account', action='append', default=[],
+                   help='autosync: only this account (repeatable); default: '
+                        'every account whose database is on this node')
     p.set_defaults(func=run)
 
 
@@ -76,14 +88,72 @@ def render(rows, now=None):
     return '\n'.join(lines)
 
 
+def render_autosync(report):
+    """The autosync part: queue, unreachable clusters, differences."""
+    q = report['queue']
+    if q['depth']:
+        queue = 'queue %d (%s), oldest %s' % (
+            q['depth'], ', '.join('%s: %d' % kv
+                                  for kv in sorted(q['by_cluster'].items())),
+            _age(q['oldest_seconds']))
+    else:
+        queue = 'queue empty'
+    diffs = report['differences']
+    lines = ['AUTOSYNC (cluster %s): %s; %s%s' % (
+        report['cluster'], queue,
+        '%d difference%s' % (len(diffs), '' if len(diffs) == 1 else 's')
+        if diffs else 'no difference',
+        '; unreachable: ' + ', '.join(report['unreachable'])
+        if report['unreachable'] else '')]
+    for d in diffs:
+        lines.append('  %s/%s  %s  %s' % (d['account'], d['container'],
+                                          d['cluster'], d['problem']))
+    return '\n'.join(lines)
+
+
+def autosync_report(conf, logger, accounts):
+    """What ``swiftsync reconcile --dry-run`` finds (None without
+    autosync clusters)."""
+    if not conf.globals.cluster or len(conf.clusters) < 2:
+        return None
+    from swiftsync.daemon.reconcile import Reconciler
+    return Reconciler(conf, logger, accounts=accounts,
+                      dry_run=True).run_once()
+
+
 def run(args):
     from swiftsync.cli.sync import setup
     conf, logger = setup(args.conf, False, 'swiftsync-status')
-    from swiftsync.daemon.sync import collect_status
-    rows = collect_status(conf, logger)
+    # the JSON list stays the cloud sync rows alone
+    want_report = args.autosync or not args.json
+    if want_report and conf.globals.cluster:
+        # the peers are asked as reconcile asks them
+        from swift.common.utils import eventlet_monkey_patch
+        eventlet_monkey_patch()
+    rows = []
+    if not args.autosync:
+        from swiftsync.daemon.sync import collect_status
+        rows = collect_status(conf, logger)
+    try:
+        report = autosync_report(conf, logger, args.account) \
+            if want_report else None
+    except (OSError, ValueError) as e:
+        print('swiftsync status: autosync: %s' % e, file=sys.stderr)
+        return EXIT_ERRORS
+    if args.autosync and report is None:
+        print('swiftsync status: %s names no autosync clusters ([swiftsync] '
+              'cluster and two [cluster:NAME] sections)' % conf.path,
+              file=sys.stderr)
+        return EXIT_ERRORS
     if args.json:
-        json.dump(rows, sys.stdout, indent=2, sort_keys=True)
+        json.dump(report if args.autosync else rows, sys.stdout, indent=2,
+                  sort_keys=True)
         sys.stdout.write('\n')
     else:
-        print(render(rows))
-    return EXIT_ERRORS if any(r['last_error'] for r in rows) else EXIT_OK
+        if not args.autosync:
+            print(render(rows))
+        if report is not None:
+            print(render_autosync(report))
+    failed = any(r['last_error'] for r in rows) or (report is not None and (
+        report['differences'] or report['unreachable']))
+    return EXIT_ERRORS if failed else EXIT_OK

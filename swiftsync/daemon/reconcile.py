@@ -63,6 +63,27 @@ def _lower(headers):
     return {k.lower(): v for k, v in (headers or {}).items()}
 
 
+def _as_owner(app):
+    """The internal client's pipeline, its requests made as the account
+    owner: the proxy hides ACLs and sync settings from anyone else and
+    drops them from their container PUTs and POSTs."""
+    def owner_app(env, start_response):
+        env['swift_owner'] = True
+        return app(env, start_response)
+    return owner_app
+
+
+def queue_entry(name):
+    """(queued_at or None, cluster) of a queue object name, which the
+    filter makes ``<timestamp>-<cluster>-<32 hex digits>``."""
+    stamp, _, rest = name.partition('-')
+    cluster = rest.rpartition('-')[0] or rest
+    try:
+        return float(stamp.partition('_')[0]), cluster
+    except ValueError:
+        return None, cluster
+
+
 class Copy(object):
     """One cluster's view of a container."""
 
@@ -102,6 +123,7 @@ class Reconciler(object):
         if swift is None:
             from swiftsync.daemon.sync import make_internal_client
             swift = make_internal_client(g, 'swiftsync-reconcile')
+            swift.app = _as_owner(swift.app)
         self.swift = swift
 
     # -- passes ---------------------------------------------------------
@@ -144,7 +166,15 @@ class Reconciler(object):
     def drain_queue(self):
         names = self.queued()
         out = {'depth': len(names), 'replayed': 0, 'dropped': 0,
-               'pending': len(names)}
+               'pending': len(names), 'by_cluster': {},
+               'oldest_seconds': None}
+        for name in names:
+            queued_at, cluster = queue_entry(name)
+            out['by_cluster'][cluster] = out['by_cluster'].get(cluster,
+                                                               0) + 1
+            if queued_at is not None:
+                age = round(max(0.0, time.time() - queued_at), 1)
+                out['oldest_seconds'] = max(out['oldest_seconds'] or 0, age)
         if self.dry_run:
             return out
         blocked = set()

@@ -54,11 +54,17 @@ when the node that owned it is down.
 Failures: a row that fails is retried in the same pass with backoff when
 the error is retryable (5xx, throttling, timeouts), then recorded in the
 checkpoint and retried on later passes with a growing delay; the rows
-after it go on. When every row of a container fails (a dead endpoint,
-wrong credentials), the pass stops early for that container, the
-checkpoint stays before the first failed row, the error goes to the log
-and to ``swiftsync status``, and the container is left alone for a growing
-delay (up to ``MAX_BACKOFF``), so there is no hot loop and nothing is lost.
+after it go on. When the store fails ``BREAKER`` rows in a row with an
+error that says it is unusable (a dead endpoint, wrong credentials, 5xx),
+at the start of a pass or in its middle, the pass stops early for that
+container, the checkpoint stays before the first failed row, the error
+goes to the log and to ``swiftsync status``, and the container is left
+alone for a growing delay (up to ``MAX_BACKOFF``), so there is no hot loop
+and nothing is lost.
+After a crash (a pass that never finished) or a pass the store failed
+under, the next pass aborts the multipart uploads left open on S3: those
+of the rows its replica owns, started before that pass, and any older than
+a week; another replica's upload in flight is left alone.
 
 Metrics (StatsD through Swift's logger, ``log_statsd_*`` in
 ``[swiftsync]``): ``objects``, ``metadata``, ``bytes``, ``deletes``,
@@ -101,6 +107,11 @@ MAX_WATCHED = 2000
 #: rows waiting in a container from which its remote listing is read once
 #: instead of one HEAD per object
 LISTING_THRESHOLD = 200
+#: how often the checkpoint follows the rows done in a batch (seconds)
+CHECKPOINT_EVERY = 1.0
+#: a multipart upload open for longer than this is abandoned, whoever
+#: started it (aborted after a crash of any replica's daemon)
+STALE_UPLOAD = 7 * 86400.0
 
 # Row outcomes (besides the transfer engine's)
 DONE, FAILED, ABORTED, NOT_MINE = 'done', 'failed', 'aborted', 'not-mine'
@@ -448,12 +459,15 @@ class ContainerJob(object):
         self.failures += 1
         if systemic(exc):
             self.consecutive += 1
+            # a large upload it broke could not be aborted either
+            self.cp.data['leftovers'] = True
         self.last_error = message
         self.logger.increment('errors')
         self.logger.error('ERROR cloud sync %s: object %s: %s',
                           self.where, short(row['name']), message)
-        if self.successes == 0 and self.consecutive >= (
-                1 if self.probing else BREAKER):
+        # the store died (or refuses us), before or during this pass
+        if self.consecutive >= (1 if self.probing and not self.successes
+                                else BREAKER):
             self.tripped = True
         return FAILED, message
 
@@ -540,7 +554,7 @@ class ContainerJob(object):
     # -- the pass ----------------------------------------------------------
     def run(self, pool, transfer, ignore_backoff=False):
         self.transfer = transfer
-        self._after_crash()
+        self._leftover_uploads()
         self._expiry()
         self.cp.data['running'] = True
         self.cp.save()
@@ -583,35 +597,75 @@ class ContainerJob(object):
                                 self.where, problem)
         self.cp.data['expiry'] = wanted
 
-    def _after_crash(self):
-        """The last pass of this container did not finish (the daemon was
-        killed): abort the multipart uploads it may have left open."""
-        if not self.cp.data.get('running'):
+    def _leftover_uploads(self):
+        """Abort the multipart uploads an earlier pass of this container
+        may have left open: it never finished (the daemon was killed), or
+        the store failed under it (an upload it could not abort then).
+
+        Only this node's leftovers: the uploads of the names this replica
+        copies first, started before this pass; the other replicas'
+        daemons may have theirs in flight. Any upload older than
+        ``STALE_UPLOAD``, whoever started it, is a leftover too."""
+        data = self.cp.data
+        if not (data.get('running') or data.get('leftovers')):
             return
         abort = getattr(getattr(self.transfer, 'dst', None), 'abort_uploads',
                         None)
         if abort is None:
+            data.pop('leftovers', None)
             return
+        began, stale = self.now, self.now - STALE_UPLOAD
+
+        def leftover(name, initiated):
+            if initiated is not None and initiated < stale:
+                return True
+            return self.db.mine({'name': name}) and (
+                initiated is None or initiated <= began)
         try:
-            n = abort()
+            n = abort(select=leftover)
         except StoreError as e:
+            data['leftovers'] = True   # the next pass tries again
             self.logger.warning('cloud sync %s: cannot abort the uploads of '
                                 'an interrupted pass: %s', self.where, e)
             return
+        data.pop('leftovers', None)
         if n:
             self.logger.info('cloud sync %s: aborted %d multipart upload(s) '
                              'of an interrupted pass', self.where, n)
 
     def _run_rows(self, pool, rows):
-        """Handle ``rows`` concurrently; [(row, status, error)]."""
-        results = []
+        """Handle ``rows`` concurrently; yields (row, status, error) in
+        their order."""
         if self.probing and not self.successes and rows:
             # a paused container: one row alone says if the store is back
-            results.append((rows[0],) + self.handle(rows[0]))
+            yield (rows[0],) + self.handle(rows[0])
             rows = rows[1:]
         for row, (status, error) in zip(rows, pool.imap(self.handle, rows)):
-            results.append((row, status, error))
-        return results
+            yield row, status, error
+
+    def _run_batch(self, pool, batch, todo, other, point_attr):
+        """Handle the rows of ``batch`` (ROWID order) for which
+        ``todo(row)``; the others count as status ``other``. The
+        checkpoint ``point_attr`` follows the results as they come and is
+        saved every ``CHECKPOINT_EVERY`` seconds, so a crash costs little
+        work done again."""
+        chosen = set(r['ROWID'] for r in batch if todo(r))
+        results = self._run_rows(
+            pool, [r for r in batch if r['ROWID'] in chosen])
+        done, going, saved = [], True, time.time()
+        for row in batch:
+            if row['ROWID'] in chosen:
+                status, error = next(results)[1:]
+            else:
+                status, error = other, None
+            if not going:
+                continue   # the pass stopped: the rest is drained only
+            done.append((row, status, error))
+            if time.time() - saved >= CHECKPOINT_EVERY:
+                going = self._advance(done, point_attr)
+                done, saved = [], time.time()
+        if going:
+            self._advance(done, point_attr)
 
     def _retry_due(self, pool, ignore_backoff):
         due = []
@@ -637,16 +691,20 @@ class ContainerJob(object):
     def _advance(self, results, point_attr):
         """Move the checkpoint ``point_attr`` over ``results`` (ROWID
         order): past failed rows (recorded for retry) unless the pass was
-        stopped, in which case it stays before the first unfinished row."""
+        stopped, in which case it stays before the first unfinished row
+        (and False is returned)."""
         point = getattr(self.cp, point_attr)
+        going = True
         for row, status, error in results:
             if status == ABORTED or (self.tripped and status == FAILED):
+                going = False
                 break
             if status == FAILED:
                 self.cp.add_retry(row, error, time.time(), backoff)
             point = row['ROWID']
         setattr(self.cp, point_attr, point)
         self.cp.save()
+        return going
 
     def _primary(self, pool):
         """First pass over new rows: this replica's share."""
@@ -661,11 +719,7 @@ class ContainerJob(object):
                 batch.append(row)
             if not batch:
                 break
-            mine = [r for r in batch if self.db.mine(r)]
-            handled = {r['ROWID']: (s, e)
-                       for r, s, e in self._run_rows(pool, mine)}
-            self._advance([(r,) + handled.get(r['ROWID'], (NOT_MINE, None))
-                           for r in batch], 'row')
+            self._run_batch(pool, batch, self.db.mine, NOT_MINE, 'row')
             if len(batch) < len(rows) or len(rows) < CHUNK:
                 break
 
@@ -688,12 +742,8 @@ class ContainerJob(object):
                 batch.append(row)
             if not batch:
                 break
-            others = [r for r in batch if not self.db.mine(r)]
-            handled = {r['ROWID']: (s, e)
-                       for r, s, e in self._run_rows(pool, others)}
-            results = [(r,) + handled.get(r['ROWID'], (DONE, None))
-                       for r in batch]
-            self._advance(results, 'verified')
+            self._run_batch(pool, batch, lambda r: not self.db.mine(r),
+                            DONE, 'verified')
             if len(batch) < len(rows) or len(rows) < CHUNK:
                 break
 
@@ -709,9 +759,10 @@ class ContainerJob(object):
             cp.data['backoff_level'] = level
             delay = backoff(level, base=self.daemon.interval)
             cp.data['next_pass'] = time.time() + delay
-            self.logger.error('ERROR cloud sync %s: every object failed; '
-                              'container paused for %ds (last error: %s)',
-                              self.where, delay, self.last_error)
+            self.logger.error('ERROR cloud sync %s: the store fails every '
+                              'object; container paused for %ds (last '
+                              'error: %s)', self.where, delay,
+                              self.last_error)
         else:
             cp.data.pop('backoff_level', None)
             cp.data.pop('next_pass', None)

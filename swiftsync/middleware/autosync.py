@@ -65,7 +65,9 @@ nothing is deleted.
 **Consistency.** Each ``[cluster:NAME]`` has ``consistency = strict`` or
 ``eventual``. When a *strict* peer fails (refused, timed out, 5xx, or
 any refusal), the change is rolled back where it was done and the client gets
-``503 Service Unavailable`` naming the cluster. When an *eventual* peer
+``503 Service Unavailable`` naming the cluster; a peer that gave no answer
+(down, or gone mid-request) may have done the change, so its rollback is
+queued as below. When an *eventual* peer
 fails, the client gets its success once the local cluster has the change,
 the peer's operation is queued durably in the local Swift (account
 ``.swiftsync``, container ``queue``), and the response header
@@ -77,10 +79,17 @@ with the ``secret`` of the pair (HMAC-SHA256 over method, path, timestamp,
 nonce and both cluster names; see :mod:`swiftsync.signing`), without any
 user token. The filter checks the signature first: a request that carries
 any ``X-Swiftsync-Peer*`` header and is unsigned, forged, replayed, or
-outside the replay window gets ``401 Unauthorized``. A valid peer request is
+outside the replay window gets ``401 Unauthorized``. The nonces seen are
+kept in memcached, which every proxy of the cluster shares, and in each
+proxy process: while memcached is down, a replay is refused by the proxy
+process that saw the request, not by the others. A valid peer request is
 authorized as the cluster itself (it is past auth in the pipeline, so it
 overrides ``swift.authorize``), applied locally and never sent on again, so
-requests cannot loop.
+requests cannot loop. A peer's container ``PUT`` arrives addressed to the
+account (``PUT /v1/AUTH_test`` in the proxy log, the container named in the
+signed header ``X-Swiftsync-Peer-Container``): Swift's ``container_sync``
+filter, which comes before auth, would otherwise ``HEAD`` the container
+server for a container about to be created.
 
 Place the filter right after the auth filter::
 
@@ -119,7 +128,7 @@ from swift.common.utils import (
 from swift.common.wsgi import make_pre_authed_request
 from swift.proxy.controllers.base import get_container_info
 
-from eventlet import GreenPile, Timeout  # noqa: I100
+from eventlet import GreenPile, Timeout, sleep  # noqa: I100
 from eventlet.green.http import client as green_http
 
 from swiftsync import config as ss_config
@@ -243,7 +252,7 @@ class AutosyncMiddleware(object):
         self.default_placement = sorted(
             n for n, c in self.clusters.items() if c.placement_default) \
             or sorted(self.clusters)
-        self.local_nonces = signing.NonceCache()
+        self.nonces = signing.NonceCache()
         self.pool = PeerPool()
 
     # -- entry ---------------------------------------------------------
@@ -272,13 +281,21 @@ class AutosyncMiddleware(object):
 
     # -- peer requests -------------------------------------------------
     def handle_peer(self, req, account, container, obj):
-        memcache = cache_from_env(req.environ, allow_none=True)
-        nonces = signing.NonceCache(memcache) if memcache else \
-            self.local_nonces
+        # one cache for the process: it remembers nonces when memcache
+        # is down too
+        self.nonces.memcache = cache_from_env(req.environ, allow_none=True)
         try:
+            # a container PUT may come addressed to its account: see
+            # peer_request(to_account=True)
+            path = signing.signed_path(req.path_info, req.headers)
+            if path != req.path_info and (
+                    req.method != 'PUT' or not account or container):
+                raise signing.SignatureError('bad peer container header')
             peer, flags = signing.verify(
-                req.headers, req.method, req.path_info, self.me,
-                self.secrets, nonces, window=self.window)
+                req.headers, req.method, path, self.me,
+                self.secrets, self.nonces, window=self.window)
+            if path != req.path_info and 'forward' in flags:
+                raise signing.SignatureError('bad peer container header')
         except signing.SignatureError as e:
             self.logger.warning('autosync: refused peer request %s %s: %s',
                                 req.method, wsgi_quote(req.path_info), e)
@@ -289,6 +306,9 @@ class AutosyncMiddleware(object):
         for h in signing.PEER_HEADERS:
             req.headers.pop(h, None)
         env = req.environ
+        if path != req.path_info:
+            env['PATH_INFO'] = path
+            container = path.rsplit('/', 1)[1]
         env['swift.authorize'] = lambda r: None
         env['swift.authorize_override'] = True
         env['swiftsync.peer'] = peer
@@ -364,12 +384,19 @@ class AutosyncMiddleware(object):
 
     # -- peer I/O --------------------------------------------------------
     def peer_request(self, name, method, path, headers=None, query=None,
-                     body=None, flags='', stream=False):
+                     body=None, flags='', stream=False, to_account=False):
         """One signed request to a peer; see :func:`peer_request`."""
-        return peer_request(self.clusters[name], self.me, method, path,
-                            headers, query, body, flags, stream, self.pool)
+        r = peer_request(self.clusters[name], self.me, method, path,
+                         headers, query, body, flags, stream, self.pool,
+                         to_account)
+        if to_account and r.status == 401:
+            # a peer whose autosync knows no requests sent to the account
+            r = peer_request(self.clusters[name], self.me, method, path,
+                             headers, query, body, flags, stream, self.pool)
+        return r
 
-    def on_peers(self, names, method, path, headers_for, query=None):
+    def on_peers(self, names, method, path, headers_for, query=None,
+                 to_account=False):
         """The same request on every peer in parallel; {name: PeerResult}."""
         names = list(names)
         if not names:
@@ -378,7 +405,7 @@ class AutosyncMiddleware(object):
         for name in names:
             pile.spawn(self.peer_request, name, method, path,
                        headers_for(name) if callable(headers_for)
-                       else headers_for, query)
+                       else headers_for, query, to_account=to_account)
         return {r.cluster: r for r in pile}
 
     # -- mirroring ------------------------------------------------------
@@ -411,7 +438,8 @@ class AutosyncMiddleware(object):
 
         On a strict failure the change is taken back: ``undo_local()`` here,
         ``undo_peer(name) -> (method, headers)`` on every peer that did it
-        and, queued, on every peer that timed out (it may still do it).
+        and, queued, on every peer that gave no answer: it may still do it
+        (timed out), or have done it before going away mid-request.
 
         :returns: (error response or None, pending cluster names)
         """
@@ -453,7 +481,7 @@ class AutosyncMiddleware(object):
                 continue
             if r.ok:
                 ops[name] = op
-            elif r.status is None and r.error.startswith('timed out'):
+            elif r.status is None:
                 self.enqueue(req, name, op[0], path, op[1])
         if ops:
             pile = GreenPile(len(ops))
@@ -520,13 +548,18 @@ class AutosyncMiddleware(object):
             local = self.local_put(req, placement, sync)
             if not local.is_success:
                 return local
-            results = self.on_peers(peers, 'PUT', path, headers_for)
+            results = self.on_peers(peers, 'PUT', path, headers_for,
+                                    to_account=True)
         elif self.me in placement:
             # a new container: here and on the peers at the same time
             pile = GreenPile(max(1, len(peers)))
             for name in peers:
                 pile.spawn(self.peer_request, name, 'PUT', path,
-                           headers_for(name))
+                           headers_for(name), to_account=True)
+            # the peer requests go out before the local one takes this
+            # process through the rest of the pipeline: theirs is the
+            # longer way
+            sleep(0)
             local = self.local_put(req, placement, sync)
             results = {r.cluster: r for r in pile} if peers else {}
             if not local.is_success:
@@ -534,7 +567,8 @@ class AutosyncMiddleware(object):
                           lambda name: ('DELETE', {}))
                 return local
         else:
-            results = self.on_peers(peers, 'PUT', path, headers_for)
+            results = self.on_peers(peers, 'PUT', path, headers_for,
+                                    to_account=True)
 
         def undo_local():
             if local is not None and not existed:
@@ -571,6 +605,8 @@ class AutosyncMiddleware(object):
         sub = make_pre_authed_request(req.environ, method, path,
                                       headers=headers,
                                       swift_source=SWIFT_SOURCE)
+        # the proxy drops ACL and sync headers of a non-owner's request
+        sub.environ['swift_owner'] = True
         return sub.get_response(self.app)
 
     def container_post(self, req, account, container, info, placement):
@@ -689,7 +725,9 @@ class AutosyncMiddleware(object):
         merged = listing.merge_page(listings, params)
         body = json.dumps(merged).encode()
         local.status = 200 if merged or local.status_int == 200 else 204
-        local.body = body if merged else b''
+        # a 200 is json, '[]' when empty: listing_formats makes it a 204
+        # (plain) or an empty <account> (xml), as Swift answers
+        local.body = body if local.status_int == 200 else b''
         local.content_type = 'application/json'
         if missing:
             local.headers['X-Swiftsync-Unreachable'] = ','.join(missing)
@@ -732,8 +770,11 @@ class AutosyncMiddleware(object):
             return None
         holder = heads[holders[0]]
         read = req.method in ('GET', 'HEAD')
+        # as in Swift's proxy: the ACLs open objects and the listing; a
+        # container POST or DELETE is the owner's alone
         req.acl = holder.header('X-Container-Read' if read
-                                else 'X-Container-Write')
+                                else 'X-Container-Write') \
+            if obj or read else None
         authorize = req.environ.get('swift.authorize')
         if authorize is not None:
             denied = authorize(req)
@@ -799,7 +840,8 @@ def _connect(cluster):
 
 
 def peer_request(cluster, me, method, path, headers=None, query=None,
-                 body=None, flags='', stream=False, pool=None):
+                 body=None, flags='', stream=False, pool=None,
+                 to_account=False):
     """One request from cluster ``me`` to the peer ``cluster`` (a
     :class:`swiftsync.config.Cluster`), signed with their secret.
 
@@ -807,13 +849,22 @@ def peer_request(cluster, me, method, path, headers=None, query=None,
     query string (``query``: a str or a dict). ``pool``: a
     :class:`PeerPool` to take the connection from and give it back to.
 
+    ``to_account`` sends a container ``PUT`` to the path of its account,
+    the container named in a signed header: Swift's ``container_sync``
+    filter, ahead of auth in the peer's pipeline, looks up the container
+    info of every container path it sees, which for a container about to
+    be created costs a HEAD of the container server on the way; the peer's
+    autosync puts the container path back once the signature is checked.
+
     :returns: a :class:`PeerResult`; with ``stream`` the caller reads
               ``.resp`` and then calls ``.release()``
     """
     name = cluster.name
     hdrs = dict(headers or {})
-    hdrs.update(signing.sign_headers(cluster.secret, method, path,
-                                     me, name, flags=flags))
+    signed = path
+    if to_account:
+        path, _, container = path.rpartition('/')
+        hdrs[signing.CONTAINER] = wsgi_quote(container)
     full = (urlsplit(cluster.proxy_url).path or '') + wsgi_quote(path)
     if query:
         full += '?' + (query if isinstance(query, str)
@@ -828,6 +879,9 @@ def peer_request(cluster, me, method, path, headers=None, query=None,
                 conn, reused = pool.get(cluster)
             else:
                 conn, reused = _connect(cluster), False
+            # signed anew each time: the peer may have seen the first nonce
+            hdrs.update(signing.sign_headers(cluster.secret, method, signed,
+                                             me, name, flags=flags))
             try:
                 # a stream without Content-Length goes chunked
                 conn.request(method, full, body=body, headers=hdrs)

@@ -69,7 +69,8 @@ from swift.common.constraints import valid_api_version
 from swift.common.container_sync_realms import ContainerSyncRealms
 from swift.common.registry import register_swift_info
 from swift.common.request_helpers import append_log_info
-from swift.common.swob import HTTPBadRequest, wsgify
+from swift.common.swob import (
+    HTTPBadRequest, str_to_wsgi, wsgi_to_str, wsgify)
 from swift.common.utils import get_logger, streq_const_time
 from swift.proxy.controllers.base import (
     clear_info_cache, get_container_info)
@@ -166,8 +167,11 @@ class SyncKeysMiddleware(object):
             append_log_info(req.environ, 'sk:generated')
             self.logger.info('generated a %d-bit container-sync key for %s',
                              GENERATED_KEY_BITS, req.path)
-        elif new_key and current and not streq_const_time(new_key, current):
-            req.headers[sysmeta_header(PREV_KEY_SYSMETA)] = current
+        elif new_key and current and not streq_const_time(
+                wsgi_to_str(new_key), current):
+            # info values are native strings, headers WSGI strings
+            req.headers[sysmeta_header(PREV_KEY_SYSMETA)] = \
+                str_to_wsgi(current)
             req.headers[sysmeta_header(KEY_CHANGED_SYSMETA)] = \
                 '%.5f' % time.time()
             append_log_info(req.environ, 'sk:rotated')
@@ -244,11 +248,11 @@ class SyncKeysMiddleware(object):
                 realm, nonce, sign(realm_key_of(prev), current))
 
     def inbound_legacy_sync(self, req):
-        offered = req.headers['x-container-sync-key']
+        offered = wsgi_to_str(req.headers['x-container-sync-key'])
         which, current, _prev, age = self.match_key(
             req, lambda user_key: streq_const_time(offered, user_key))
         if which == 'previous' and self.accept_previous(req, age):
-            req.headers['X-Container-Sync-Key'] = current
+            req.headers['X-Container-Sync-Key'] = str_to_wsgi(current)
 
     def accept_previous(self, req, age):
         if age <= self.key_grace_period:

@@ -27,8 +27,9 @@ when it copied the object.
 
 import fnmatch
 import logging
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from swiftsync.stores.base import StoreError, is_md5
 from swiftsync.throttle import ThrottledStore
@@ -81,7 +82,9 @@ S3_PAGE = 1000
 def _range(store, prefix, marker, last):
     """(relative name, info) of the names in (marker, last], in order."""
     out = []
-    for entry in store.list(prefix=prefix, marker=marker):
+    # end_marker: an S3 store does not ask for a page past ``last``
+    for entry in store.list(prefix=prefix, marker=marker,
+                            end_marker='' if last is None else last + '\0'):
         if isinstance(entry, dict):
             continue
         if last is not None and entry.name > last:
@@ -90,19 +93,68 @@ def _range(store, prefix, marker, last):
     return out
 
 
-def partitioned(store, prefix, known, pool):
-    """List ``store`` in parallel ranges cut at every S3_PAGE-th name of
-    ``known`` (the other side's relative names, sorted).
+def _drained(results, items_of):
+    """Items put by :func:`listed_ahead`'s thread, as they come."""
+    while True:
+        result = results.get()
+        if result is None:
+            return
+        if isinstance(result, BaseException):
+            raise result
+        yield from items_of(result)
 
-    S3 lists 1,000 keys a page, one page after the other; when the other
-    side is known, its names say where the pages will fall, so the pages
-    can be fetched at once. Whatever the names really are, the ranges
-    (b0, b1], (b1, b2] ... (bk, end) cover everything once.
+
+def listed_ahead(src, partition=None):
+    """(source items, destination items) with ``src`` (the source's
+    (relative name, info) in name order) read by a thread of its own,
+    so that its listing overlaps whatever else the run waits for.
+
+    ``partition`` (store, prefix, pool), or a Future of that or of None:
+    list that destination (S3) in ranges cut at every S3_PAGE-th source
+    name, each fetched on ``pool`` as soon as the source listing has got
+    that far. S3 lists 1,000 keys a page, one page after the other; the
+    source's names say where the pages will fall, so the pages can be
+    fetched at once. Whatever the names really are, the ranges (b0, b1],
+    (b1, b2] ... (bk, end) cover everything once.
     """
-    bounds = [prefix + name for name in known[S3_PAGE - 1::S3_PAGE]]
-    ranges = list(zip([''] + bounds, bounds + [None]))
-    for chunk in pool.map(lambda r: _range(store, prefix, *r), ranges):
-        yield from chunk
+    batches, ranges = queue.SimpleQueue(), queue.SimpleQueue()
+    decided = [partition]
+
+    def part():
+        # a Future: decided once the destination has been checked
+        if isinstance(decided[0], Future):
+            decided[0] = decided[0].result()
+        return decided[0]
+
+    def lister():
+        try:
+            batch, low = [], ''
+            for item in src:
+                batch.append(item)
+                if len(batch) == S3_PAGE:
+                    if part():
+                        store, prefix, pool = part()
+                        high = prefix + item[0]
+                        ranges.put(pool.submit(_range, store, prefix, low,
+                                               high))
+                        low = high
+                    batches.put(batch)
+                    batch = []
+            if part():
+                store, prefix, pool = part()
+                ranges.put(pool.submit(_range, store, prefix, low, None))
+            batches.put(batch)
+        except BaseException as e:
+            batches.put(e)
+            ranges.put(e)
+        batches.put(None)
+        ranges.put(None)
+
+    threading.Thread(target=lister, name='mirror-lister',
+                     daemon=True).start()
+    return (_drained(batches, lambda batch: batch),
+            _drained(ranges, lambda future: future.result()) if partition
+            else None)
 
 
 def join_listings(src, dst):
@@ -172,29 +224,26 @@ class Mirror(object):
         self._slots = threading.BoundedSemaphore(options.workers * 2)
         self._dst_empty = False   # a dry run to a container not made yet
 
-    def check(self):
-        """Both sides reachable before any work: a clear error otherwise."""
-        for side, store, prefix in (('source', self.src, self.src_prefix),
-                                    ('destination', self.dst,
-                                     self.dst_prefix)):
-            try:
-                next(iter(store.list(prefix=prefix, limit=1)), None)
-            except StoreError as e:
-                if e.status == 404 and side == 'destination' and hasattr(
-                        store, 'ensure_container'):
-                    # as `swift upload` does; an S3 bucket is never made
-                    # here (its region and policy are the owner's call)
-                    if self.options.dry_run:
-                        self._dst_empty = True
-                    else:
-                        self._create(store)
-                    continue
-                if e.status == 404:
-                    raise MirrorError('%s %r does not exist' % (side, store))
-                if e.status in (401, 403):
-                    raise MirrorError('%s %r: access denied (%s)'
-                                      % (side, store, e.status))
-                raise MirrorError('%s %r: %s' % (side, store, e))
+    def _check(self, side, store, prefix):
+        """A side reachable before any work: a clear error otherwise."""
+        try:
+            next(iter(store.list(prefix=prefix, limit=1)), None)
+        except StoreError as e:
+            if e.status == 404 and side == 'destination' and hasattr(
+                    store, 'ensure_container'):
+                # as `swift upload` does; an S3 bucket is never made
+                # here (its region and policy are the owner's call)
+                if self.options.dry_run:
+                    self._dst_empty = True
+                else:
+                    self._create(store)
+                return
+            if e.status == 404:
+                raise MirrorError('%s %r does not exist' % (side, store))
+            if e.status in (401, 403):
+                raise MirrorError('%s %r: access denied (%s)'
+                                  % (side, store, e.status))
+            raise MirrorError('%s %r: %s' % (side, store, e))
 
     def _create(self, store):
         try:
@@ -204,7 +253,7 @@ class Mirror(object):
                               % (store, e))
 
     def run(self):
-        self.check()
+        self._check('source', self.src, self.src_prefix)
         doomed = []
         with ThreadPoolExecutor(self.options.workers) as pool:
             for rel, src, dst in join_listings(*self._listings(pool)):
@@ -241,31 +290,36 @@ class Mirror(object):
     def _listings(self, pool):
         """The two sides' listings, as name-ordered iterators.
 
-        A destination on S3 is listed in parallel ranges when the source
-        is on Swift (10,000 names a page) and so can be read first; the
-        source's names are then held in memory, one entry per object.
-        Both are checked for order: see :class:`Ordered`.
+        The source is listed by a thread of its own, from the moment it
+        is found reachable: while the destination is checked (and its S3
+        client, built on a thread, waited for), and then ahead of the
+        destination's listing. A destination on S3 is listed in parallel
+        ranges when the source is on Swift (10,000 names a page): the
+        source says where S3's pages of 1,000 will fall. Only ever the
+        destination: some S3 clones (SeaweedFS) skip keys "under" a
+        StartAfter name; a destination key missed costs a needless copy, a
+        source key missed would be lost. Both are checked for order: see
+        :class:`Ordered`.
         """
-        src = self._src_order = Ordered(
-            _objects(self.src, self.src_prefix))
-        src, dst = self._plain_or_partitioned(src, pool)
+        partition = Future()
+        src = self._src_order = Ordered(_objects(self.src, self.src_prefix))
+        src, ranges = listed_ahead(src, partition)
+        try:
+            self._check('destination', self.dst, self.dst_prefix)
+        except BaseException as e:
+            partition.set_exception(e)
+            raise
+        if self._dst_empty:
+            partition.set_result(None)
+            dst = iter(())
+        elif self.dst.kind == 's3' and self.src.kind == 'swift':
+            partition.set_result((self.dst, self.dst_prefix, pool))
+            dst = ranges
+        else:
+            partition.set_result(None)
+            dst = _objects(self.dst, self.dst_prefix)
         self._dst_order = Ordered(dst)
         return src, self._dst_order
-
-    def _plain_or_partitioned(self, src, pool):
-        src = iter(src)
-        if self._dst_empty:
-            return src, iter(())
-        dst = _objects(self.dst, self.dst_prefix)
-        if self.dst.kind == 's3' and self.src.kind == 'swift':
-            # Only ever the destination: some S3 clones (SeaweedFS) skip
-            # keys "under" a StartAfter name; a destination key missed
-            # costs a needless copy, a source key missed would be lost.
-            known = list(src)
-            dst = partitioned(self.dst, self.dst_prefix,
-                              [rel for rel, _ in known], pool)
-            return iter(known), dst
-        return src, dst
 
     def _copy(self, rel, src, dst):
         try:

@@ -16,10 +16,8 @@
 """What a mirror run did: counters, the summary, the JSON report, the mail."""
 
 import json
-import smtplib
 import threading
 import time
-from email.message import EmailMessage
 
 COUNTERS = ('copied', 'updated', 'skipped', 'deleted', 'failed',
             'too_large', 'excluded')
@@ -86,6 +84,9 @@ def write_report(path, stats, dry_run=False):
 
 
 def send_mail(stats, mail_to, mail_from, subject, smtp_host, dry_run=False):
+    # here, not at the top: most runs mail nothing (start-up time)
+    import smtplib
+    from email.message import EmailMessage
     host, _, port = smtp_host.partition(':')
     msg = EmailMessage()
     msg['To'] = ', '.join(mail_to)

@@ -46,7 +46,23 @@ def s3_client_for(target):
         target.endpoint, target.access_key, target.secret_key,
         target.region, addressing_style=target.addressing_style,
         max_connections=target.max_connections, timeout=target.timeout,
-        verify=target.verify_ssl, sign_payload=False))
+        verify=target.verify_ssl, sign_payload=False, lean_listing=True))
+
+
+def s3_client_soon(target):
+    """A Future of :func:`s3_client_for`, built on a thread: botocore's
+    import and models cost 0.1-0.2 s of CPU, which a caller can spend
+    waiting for another store (``swiftsync mirror``)."""
+    from concurrent.futures import Future
+    future = Future()
+
+    def build():
+        try:
+            future.set_result(s3_client_for(target))
+        except BaseException as e:
+            future.set_exception(e)
+    threading.Thread(target=build, name='s3-client', daemon=True).start()
+    return future
 
 
 def swift_auth_for(target):
@@ -68,13 +84,15 @@ def remote_container(target, container, mapping=None):
     return name
 
 
-def open_store(target, account, container, mapping=None):
+def open_store(target, account, container, mapping=None, soon=False):
     """A RemoteStore bound to where ``account/container`` lives on
-    ``target`` (a config S3Target or SwiftTarget)."""
+    ``target`` (a config S3Target or SwiftTarget). ``soon``: an S3 client
+    is built on a thread, the store's first request waits for it."""
     name = remote_container(target, container, mapping)
     if target.type == 's3':
         from swiftsync.stores.s3 import S3Store
-        return S3Store(s3_client_for(target), target.bucket, account, name,
+        client = s3_client_soon(target) if soon else s3_client_for(target)
+        return S3Store(client, target.bucket, account, name,
                        layout=target.layout, prefix=target.prefix,
                        sse=target.sse, sse_kms_key_id=target.sse_kms_key_id,
                        storage_class=target.storage_class)

@@ -30,6 +30,8 @@ keep it apart (``info.extra['internal']``) so that it never shows up in
 """
 
 import hashlib
+import re
+import sys
 from dataclasses import dataclass, field
 
 CHUNK_SIZE = 64 * 1024
@@ -308,12 +310,13 @@ class IterReader:
 
 
 def is_green():
-    """True under eventlet's monkey patching (the daemon, the proxy)."""
-    try:
-        from eventlet import patcher
-    except ImportError:
-        return False
-    return patcher.is_monkey_patched('socket')
+    """True under eventlet's monkey patching (the daemon, the proxy).
+
+    Monkey patching imports eventlet first: where it is not imported
+    (``swiftsync mirror``), it is not imported here either (importing it
+    here, on a worker thread, hung a mirror run)."""
+    patcher = sys.modules.get('eventlet.patcher')
+    return patcher is not None and patcher.is_monkey_patched('socket')
 
 
 def parallel_map(fn, items, concurrency):
@@ -383,6 +386,8 @@ def unquote_etag(etag):
     return etag.strip('"')
 
 
+_MD5 = re.compile('[0-9a-fA-F]{32}')
+
+
 def is_md5(value):
-    return bool(value) and len(value) == 32 and all(
-        c in '0123456789abcdef' for c in value.lower())
+    return bool(value) and _MD5.fullmatch(value) is not None

@@ -116,4 +116,10 @@ class _AppIter:
         return next(self.it)
 
     def close(self):
+        close_iter(self.it)
         close_iter(self.app_iter)
+        # catch_errors' ByteEnforcer has no close(): when it was never
+        # iterated (a PUT that failed before reading its body), the
+        # proxy's iterator under it must be closed here, or it holds the
+        # object server's response until client_timeout
+        close_iter(getattr(self.app_iter, 'inner_iter', None))

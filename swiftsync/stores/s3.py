@@ -39,6 +39,7 @@ import email.header
 import hashlib
 import json
 import re
+from concurrent.futures import Future
 
 import botocore.exceptions
 
@@ -153,6 +154,11 @@ def _inner_store_error(exc):
     return None
 
 
+def _dot_segments(name):
+    """Whether an object name has a '.' or '..' path segment."""
+    return any(seg in ('.', '..') for seg in name.split('/'))
+
+
 def _error(exc, what):
     inner = _inner_store_error(exc)
     if inner is not None:
@@ -205,7 +211,7 @@ class S3Store(RemoteStore):
     def __init__(self, client, bucket, account='', container='',
                  layout='hashed', prefix='', sse=None, sse_kms_key_id=None,
                  storage_class=None, part_concurrency=4):
-        self.client = client
+        self._client = client
         #: parts of one multipart upload sent at once
         self.part_concurrency = part_concurrency
         self.bucket = bucket
@@ -218,6 +224,15 @@ class S3Store(RemoteStore):
         self.sse_kms_key_id = sse_kms_key_id
         self.storage_class = storage_class
         self.max_name_length = max(0, 1024 - len(self.base.encode('utf-8')))
+
+    @property
+    def client(self):
+        """The botocore client; a Future of one (see stores.open_store)
+        is waited for on first use."""
+        client = self._client
+        if isinstance(client, Future):
+            client = self._client = client.result()
+        return client
 
     def __repr__(self):
         return '<S3Store s3://%s/%s>' % (self.bucket, self.base)
@@ -285,7 +300,10 @@ class S3Store(RemoteStore):
                                            Key=self.key(name))
         except Exception as e:
             err = _error(e, 'HEAD %s' % self.key(name))
-            if isinstance(err, NotFound):
+            if isinstance(err, NotFound) or (
+                    err.status == 400 and _dot_segments(name)):
+                # S3 servers that keep keys as paths (SeaweedFS, MinIO)
+                # refuse '.' and '..' segments: they hold no such object
                 return None
             raise err from None
         return self._info(name, resp)
@@ -422,9 +440,10 @@ class S3Store(RemoteStore):
         except Exception:
             pass
 
-    def list_uploads(self):
+    def list_uploads(self, initiated=False):
         """Open multipart uploads under this store's key base:
-        a list of (key, upload_id)."""
+        a list of (key, upload_id), or of (key, upload_id, initiated)
+        when ``initiated`` (a UNIX time, None when S3 does not say)."""
         out = []
         kwargs = {'Bucket': self.bucket, 'Prefix': self.base}
         while True:
@@ -432,21 +451,29 @@ class S3Store(RemoteStore):
                 resp = self.client.list_multipart_uploads(**kwargs)
             except Exception as e:
                 raise _error(e, 'GET ?uploads') from None
-            out.extend((u['Key'], u['UploadId'])
-                       for u in resp.get('Uploads', []))
+            for u in resp.get('Uploads', []):
+                item = (u['Key'], u['UploadId'])
+                if initiated:
+                    when = u.get('Initiated')
+                    item += (when.timestamp() if when else None,)
+                out.append(item)
             if not resp.get('IsTruncated'):
                 return out
             kwargs['KeyMarker'] = resp.get('NextKeyMarker')
             kwargs['UploadIdMarker'] = resp.get('NextUploadIdMarker')
 
-    def abort_uploads(self, name=None):
+    def abort_uploads(self, name=None, select=None):
         """Abort open multipart uploads (of ``name``, or all under this
-        store's key base); returns how many."""
+        store's key base, or those for which ``select(object name,
+        initiated)`` is true); returns how many."""
         n = 0
-        for key, upload_id in self.list_uploads():
-            if name is None or key == self.key(name):
-                self.abort(key, upload_id)
-                n += 1
+        for key, upload_id, when in self.list_uploads(initiated=True):
+            if name is not None and key != self.key(name):
+                continue
+            if select is not None and not select(self.name_of(key), when):
+                continue
+            self.abort(key, upload_id)
+            n += 1
         return n
 
     def _put_manifest(self, name, manifest):
@@ -551,6 +578,9 @@ class S3Store(RemoteStore):
                     return
             if not resp.get('IsTruncated'):
                 return
+            if end_marker and entries and \
+                    _name(entries[-1]) + '\0' >= end_marker:
+                return  # a next page could only hold names past the end
             kwargs['ContinuationToken'] = resp['NextContinuationToken']
 
     def close(self):

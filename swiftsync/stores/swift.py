@@ -35,8 +35,6 @@ import json
 import time
 from urllib.parse import quote, unquote, urlsplit
 
-from swift.common.swob import wsgi_to_str
-
 from swiftsync.stores.base import (
     CHUNK_SIZE, GiB, META_LARGE, META_MD5, HashingIter,
     NotFound, ObjectInfo, PreconditionFailed, RemoteStore, SourceChanged,
@@ -120,6 +118,13 @@ def listing_info(row):
                       content_md5=None if is_large else (
                           etag if is_md5(etag) else None),
                       extra=extra)
+
+
+def wsgi_to_str(text):
+    """http.client's latin-1 header text as the UTF-8 sent: swob's helper
+    (importing swob would load eventlet and much of Swift into every
+    process that talks to a remote Swift, ``swiftsync mirror`` too)."""
+    return text.encode('latin1').decode('utf8', errors='surrogateescape')
 
 
 def _status_error(status, what, body=b''):

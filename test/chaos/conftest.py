@@ -97,3 +97,16 @@ class Figures(object):
 @pytest.fixture(scope='session')
 def figures():
     return Figures(REPORT)
+
+
+# Secrets a scenario set or saw (a Temp-URL key, a key it chose...): the
+# final search (test_zz_secrets.py) looks for them too, beside those it
+# reads from the deployments' files.
+SECRETS = []
+
+
+def secret(value):
+    """Register ``value`` for the final secret search; returns it."""
+    if value and value not in SECRETS:
+        SECRETS.append(value)
+    return value

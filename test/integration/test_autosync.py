@@ -2,6 +2,7 @@
 clusters with Swift's own container-sync daemon running."""
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -15,8 +16,11 @@ import pytest
 import swiftclient
 from swiftclient.exceptions import ClientException
 
+from swift.common.swob import str_to_wsgi
+
 from swiftsync import config, signing
 from swiftsync.devcluster import Deployment, confs
+from swiftsync.middleware.autosync import peer_request
 from test.integration.test_devcluster import wait_for
 
 BASE_PORT = int(os.environ.get('SWIFTSYNC_TEST_BASE_PORT', '9600')) + 300
@@ -171,6 +175,66 @@ def test_names_with_unicode_spaces_and_percent(env):
         'X-Container-Placement': 'c1'})
     swift(env, 'c3').put_object(cont2, 'é', b'fwd')
     assert swift(env, 'c1').get_object(cont2, 'é')[1] == b'fwd'
+
+
+UTF8_NAMES = ['é', 'ö x%20?.txt', '日本語/ü', 'a+b;c#d=&', '%', '\u00a0nb']
+
+
+def test_read_through_of_utf8_names(env):
+    cont = unique('utf ü')  # a peer PUT to the account path names it
+    swift(env, 'c1').put_container(cont)
+    assert exists(env, 'c2', cont) and exists(env, 'c3', cont)
+    c2 = swift(env, 'c2')
+    for name in UTF8_NAMES:
+        body = name.encode()
+        swift(env, 'c1').put_object(cont, name, body)
+        head = c2.head_object(cont, name)
+        assert head.get('x-swiftsync-read-through') == 'c1', name
+        assert head['content-length'] == str(len(body))
+        assert c2.get_object(cont, name)[1] == body
+        for ask in (c2.head_object, c2.get_object):
+            with pytest.raises(ClientException) as e:
+                ask(cont, name + '-missing')
+            assert e.value.http_status == 404, name
+    # what c2's read-through asks c1: 200 or 404, never 401
+    c1 = config.load(cl(env, 'c2')['swiftsync_conf']).clusters['c1']
+    for name in UTF8_NAMES:
+        for suffix, want in (('', 200), ('-missing', 404)):
+            for method in ('HEAD', 'GET'):
+                path = str_to_wsgi('/v1/AUTH_test/%s/%s%s' % (
+                    cont, name, suffix))
+                r = peer_request(c1, 'c2', method, path)
+                assert r.status == want, (name, suffix, method, r.status,
+                                          r.body)
+
+
+@pytest.mark.parametrize('fmt', ['json', 'plain', 'xml'])
+def test_account_listing_past_the_end_answers_as_swift(env, fmt):
+    # X-Swiftsync-Local-Only: the same proxy answering without autosync
+    tok = token(env, 'c2')
+    for query in ('marker=' + quote('\uffff'), 'prefix=' + unique('none'),
+                  'marker=zz&prefix=zz'):
+        path = '/v1/AUTH_test?format=%s&%s' % (fmt, query)
+        ours = raw(env, 'c2', 'GET', path, {'X-Auth-Token': tok})
+        plain = raw(env, 'c2', 'GET', path, {
+            'X-Auth-Token': tok, 'X-Swiftsync-Local-Only': '1'})
+        assert (ours[0], ours[2]) == (plain[0], plain[2]), query
+        assert ours[1]['content-type'] == plain[1]['content-type']
+    assert ours[0] == (200 if fmt != 'plain' else 204)
+    if fmt == 'json':
+        assert ours[2] == b'[]'
+
+
+def test_swiftclient_full_listing_ends(env):
+    prefix = unique('full')
+    for i in range(3):
+        swift(env, 'c2').put_container('%s-%d' % (prefix, i))
+    _, listing = swift(env, 'c1').get_account(prefix=prefix,
+                                              full_listing=True)
+    assert [c['name'] for c in listing] == [
+        '%s-%d' % (prefix, i) for i in range(3)]
+    assert swift(env, 'c3').get_account(marker='\uffff',
+                                        full_listing=True)[1] == []
 
 
 def test_local_only_header_turns_read_through_off(env):
@@ -341,12 +405,15 @@ def test_signed_peer_request_needs_no_token(env):
 
 @pytest.mark.parametrize('case', ['unsigned', 'forged', 'wrong-secret',
                                   'expired', 'future-skew', 'unknown-peer',
-                                  'with-token'])
+                                  'with-token', 'container-header'])
 def test_client_sending_peer_headers_gets_401(env, case):
     cont = unique()
     path = '/v1/AUTH_test/' + cont
     if case == 'unsigned':
         headers = {'X-Swiftsync-Peer': 'c1'}
+    elif case == 'container-header':
+        headers = {'X-Swiftsync-Peer-Container': cont}
+        path = '/v1/AUTH_test'
     elif case == 'forged':
         headers = peer_headers(env, 'PUT', path)
         headers['X-Swiftsync-Peer-Signature'] = 'a' * 64
@@ -470,6 +537,13 @@ def test_hanging_peer_times_out_with_503(dep, env):
     assert not exists(env, 'c3', cont)
 
 
+def status(env, name, *extra):
+    return subprocess.run(
+        SWIFTSYNC + ['status', cl(env, name)['swiftsync_conf'],
+                     '--account', 'AUTH_test'] + list(extra),
+        capture_output=True, text=True, timeout=120)
+
+
 def reconcile(env, name, *extra):
     out = subprocess.run(
         SWIFTSYNC + ['reconcile', cl(env, name)['swiftsync_conf'],
@@ -515,8 +589,20 @@ def test_eventual_peer_down_queued_then_reconciled(dep, env):
             dry = reconcile(env, 'c1', '--dry-run')
             assert dry.returncode == 1
             assert '"depth": 3' in dry.stdout
+            # swiftsync status shows the same
+            out = status(env, 'c1', '--autosync')
+            assert out.returncode == 1, out.stdout + out.stderr
+            assert re.match(r'AUTOSYNC \(cluster c1\): queue 3 \(c2: 3\), '
+                            r'oldest \d+s; .*; unreachable: c2$',
+                            out.stdout.strip()), out.stdout
         finally:
             dep.restart('c2-proxy')
+        # the cloud sync table, then autosync: c2 lacks the new container
+        out = status(env, 'c1')
+        assert out.returncode == 1
+        assert out.stdout.startswith('CONTAINER')
+        assert 'queue 3 (c2: 3)' in out.stdout
+        assert '\n  AUTH_test/%s  c2  missing\n' % cont in out.stdout + '\n'
         out = reconcile(env, 'c1')
         assert out.returncode == 0, out.stdout + out.stderr
         assert '"replayed": 3' in out.stdout
@@ -526,9 +612,11 @@ def test_eventual_peer_down_queued_then_reconciled(dep, env):
         assert h2['x-container-sync-to'] == '//dev/c3/AUTH_test/' + cont
         assert exists(env, 'c2', meta)['x-container-meta-mood'] == 'calm'
         assert not exists(env, 'c2', gone)
-        # the queue is empty now
-        again = reconcile(env, 'c1', '--dry-run')
-        assert '"depth": 0' in again.stdout
+        # the queue is empty now, and nothing differs for these containers
+        report = json.loads(status(env, 'c1', '--autosync', '--json').stdout)
+        assert report['queue']['depth'] == 0
+        assert not [d for d in report['differences']
+                    if d['container'] in (cont, meta, gone)]
     finally:
         set_peer(dep, env, 'c1', 'c2', consistency='strict')
 
@@ -555,3 +643,4 @@ def test_reconcile_repairs_a_missing_copy_and_metadata(env):
         'gold'
     assert h3['x-container-sync-key'] == h1['x-container-sync-key']
     assert h3['x-container-placement'] == 'c1,c2,c3'
+

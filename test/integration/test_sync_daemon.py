@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -475,9 +476,20 @@ def test_bad_credentials_and_dead_endpoint(env, conn, opted_in, tmp_path,
     daemon = subprocess.Popen([SWIFTSYNC, 'sync', conf, '-v'],
                               stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
-    time.sleep(6)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(daemon.stdout))
+    reader.start()
+    # a loaded machine may take seconds to start it: wait for the pause,
+    # then watch the paused daemon for as long as the first tries took
+    deadline = time.time() + 60
+    while not any('paused' in line for line in lines) and \
+            time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(5)
     daemon.send_signal(signal.SIGTERM)
-    out, _ = daemon.communicate(timeout=30)
+    daemon.wait(timeout=30)
+    reader.join(timeout=30)
+    out = ''.join(lines)
     tries = len(re.findall(r"ERROR cloud sync [^ ]+ -> badkey: object",
                            out))
     assert 0 < tries <= 6, out[-3000:]

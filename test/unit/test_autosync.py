@@ -76,7 +76,8 @@ def test_restore_headers():
 
 # -- the filter's peer door, with a fake app behind it ----------------------
 
-from swift.common.swob import HeaderKeyDict, Request, Response  # noqa: E402
+from swift.common.swob import (  # noqa: E402
+    HeaderKeyDict, Request, Response, wsgi_quote)
 
 from swiftsync import signing  # noqa: E402
 from swiftsync.middleware.autosync import AutosyncMiddleware  # noqa: E402
@@ -174,6 +175,20 @@ def test_replay_is_refused_by_the_filter(filter_):
     assert len(app.calls) == 1
 
 
+def test_replay_is_refused_with_memcache_down(filter_):
+    class Down(object):
+        def incr(self, *args, **kwargs):
+            raise OSError('memcached down')
+    mw, app = filter_()
+    req = peer_req()
+    again = Request.blank(req.path, method='PUT', headers=dict(req.headers))
+    for r in (req, again):
+        r.environ['swift.cache'] = Down()
+    assert req.get_response(mw).status_int == 201
+    assert again.get_response(mw).status_int == 401
+    assert len(app.calls) == 1
+
+
 def test_bad_placement_from_a_peer_is_400(filter_):
     mw, app = filter_()
     resp = peer_req(headers={PLACEMENT_HEADER: 'c9'}).get_response(mw)
@@ -195,3 +210,74 @@ def test_non_namespace_paths_pass(filter_):
     for path in ('/info', '/healthcheck', '/crossdomain.xml'):
         assert Request.blank(path).get_response(mw).status_int == 201
     assert len(app.calls) == 3
+
+
+# -- a container PUT addressed to its account --------------------------------
+
+def to_account_req(container, method='PUT', sender='c1',
+                   secret='secret-of-c1-and-c2', signed_for=None, **kw):
+    """What peer_request(to_account=True) sends: signed for the container,
+    sent to its account."""
+    path = '/v1/AUTH_test/' + container
+    h = signing.sign_headers(secret, method, signed_for or path, sender,
+                             'c2', **kw)
+    h[signing.CONTAINER] = wsgi_quote(container)
+    return Request.blank('/v1/AUTH_test', method=method, headers=h)
+
+
+@pytest.mark.parametrize('container', ['cont', 'caf\xc3\xa9 %41 x'])
+def test_container_put_to_the_account_path(filter_, container):
+    mw, app = filter_()
+    req = to_account_req(container)
+    req.headers[PLACEMENT_HEADER] = 'c1,c2'
+    assert req.get_response(mw).status_int == 201
+    (env, headers), = app.calls
+    assert env['PATH_INFO'] == '/v1/AUTH_test/' + container
+    assert headers[PLACEMENT_SYSMETA_HEADER] == 'c1,c2'
+    assert signing.CONTAINER not in headers
+
+
+@pytest.mark.parametrize('case', ['other-container', 'post', 'slash',
+                                  'container-path', 'forward'])
+def test_bad_container_header_is_401(filter_, case):
+    mw, app = filter_()
+    if case == 'other-container':
+        req = to_account_req('a', signed_for='/v1/AUTH_test/b')
+    elif case == 'post':
+        req = to_account_req('a', method='POST')
+    elif case == 'slash':
+        req = to_account_req('a/b')
+    elif case == 'forward':
+        req = to_account_req('a', flags='forward')
+    else:
+        req = peer_req()
+        req.headers[signing.CONTAINER] = 'x'
+    resp = req.get_response(mw)
+    assert resp.status_int == 401, resp.body
+    assert app.calls == []
+
+
+def test_client_sending_the_container_header_is_401(filter_):
+    mw, app = filter_()
+    req = Request.blank('/v1/AUTH_test', method='PUT',
+                        headers={signing.CONTAINER: 'cont'})
+    assert req.get_response(mw).status_int == 401
+    assert app.calls == []
+
+
+
+def test_a_peer_refusing_the_account_form_gets_the_container_path(
+        filter_, monkeypatch):
+    from swiftsync.middleware import autosync
+    from swiftsync.middleware.autosync import PeerResult
+    mw, app = filter_()
+    sent = []
+
+    def fake(cluster, me, method, path, headers=None, query=None,
+             body=None, flags='', stream=False, pool=None, to_account=False):
+        sent.append(to_account)
+        return PeerResult(cluster.name, 401 if to_account else 201)
+    monkeypatch.setattr(autosync, 'peer_request', fake)
+    r = mw.peer_request('c1', 'PUT', '/v1/AUTH_test/c', {}, to_account=True)
+    assert r.status == 201
+    assert sent == [True, False]

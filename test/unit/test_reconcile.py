@@ -78,8 +78,25 @@ def test_drain_keeps_order_per_peer_and_drops_refusals(conf, monkeypatch):
     out = r.drain_queue()
     # c2 is down: its POST waits behind its PUT; c3's 409 is dropped
     assert sent == [('c2', 'PUT'), ('c3', 'DELETE'), ('c3', 'DELETE')]
-    assert out == {'depth': 4, 'replayed': 1, 'dropped': 1, 'pending': 2}
+    assert dict(out, by_cluster=None, oldest_seconds=None) == {
+        'depth': 4, 'replayed': 1, 'dropped': 1, 'pending': 2,
+        'by_cluster': None, 'oldest_seconds': None}
     assert sorted(swift.queue) == ['1', '3']
+
+
+def test_queue_depth_by_cluster_and_age(conf, monkeypatch):
+    monkeypatch.setattr(rc.time, 'time', lambda: 1763750100.0)
+    names = ['1763750000.00000-c2-%s' % ('a' * 32),
+             '1763750040.50000_0000000000000001-c2-%s' % ('b' * 32),
+             '1763750090.00000-east-dc-%s' % ('c' * 32)]
+    swift = FakeSwift(queue={n: record('c2') for n in names})
+    r = rc.Reconciler(conf, logging.getLogger('t'), swift=swift,
+                      accounts=['AUTH_test'], dry_run=True)
+    out = r.drain_queue()
+    assert out['depth'] == out['pending'] == 3
+    assert out['by_cluster'] == {'c2': 2, 'east-dc': 1}
+    assert out['oldest_seconds'] == 100.0
+    assert rc.queue_entry('junk') == (None, '')
 
 
 def test_missing_and_differing_copies_are_repaired(conf, monkeypatch):
@@ -139,3 +156,28 @@ def test_missing_queue_is_empty(conf):
             raise UnexpectedResponse('404', Response(status=404))
     r = rc.Reconciler(conf, logging.getLogger('t'), swift=NoQueue())
     assert r.drain_queue()['depth'] == 0
+
+
+def test_local_requests_are_made_as_the_owner():
+    # the proxy shows and takes ACLs and sync settings from owners only
+    seen = []
+    app = rc._as_owner(lambda env, start: seen.append(env['swift_owner']))
+    app({}, None)
+    assert seen == [True]
+
+
+def test_status_shows_the_dry_run_report():
+    from swiftsync.cli.status import render_autosync
+    report = {'cluster': 'c1', 'unreachable': ['c2'],
+              'queue': {'depth': 3, 'by_cluster': {'c3': 1, 'c2': 2},
+                        'oldest_seconds': 75.0},
+              'differences': [{'account': 'AUTH_test', 'container': 'p',
+                               'cluster': 'c3', 'problem': 'missing',
+                               'fix': None}]}
+    assert render_autosync(report) == (
+        'AUTOSYNC (cluster c1): queue 3 (c2: 2, c3: 1), oldest 1m15s; '
+        '1 difference; unreachable: c2\n  AUTH_test/p  c3  missing')
+    clean = dict(report, differences=[], unreachable=[], queue={
+        'depth': 0, 'by_cluster': {}, 'oldest_seconds': None})
+    assert render_autosync(clean) == \
+        'AUTOSYNC (cluster c1): queue empty; no difference'

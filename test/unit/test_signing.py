@@ -161,6 +161,16 @@ def test_nonce_cache_memcache_and_fallback():
     assert down.add('b', 10) is False
 
 
+def test_nonce_seen_while_memcache_was_down_stays_refused():
+    mc = FakeMemcache(fail=True)
+    cache = NonceCache(mc)
+    assert cache.add('c', 10) is True
+    mc.fail = False  # memcached is back, empty
+    assert cache.add('c', 10) is False
+    assert cache.add('d', 10) is True
+    assert mc.values == {'swiftsync/nonce/c': 1, 'swiftsync/nonce/d': 1}
+
+
 def test_nonce_cache_lru_bound_and_expiry(monkeypatch):
     cache = NonceCache(max_entries=3)
     for n in 'abcd':
@@ -173,3 +183,34 @@ def test_nonce_cache_lru_bound_and_expiry(monkeypatch):
     assert not cache.add('x', 5)
     clock[0] += 6
     assert cache.add('x', 5)
+
+
+NAMES = ['é', 'ö x%20?.txt', '日本語', '😀 emoji', 'a+b;c#d', '%', '\u00a0']
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_non_ascii_path_verifies_as_the_peer_sees_it(name):
+    from swift.common.swob import Request, str_to_wsgi, wsgi_quote
+    sent = str_to_wsgi('/v1/AUTH_test/cont/' + name)  # as in PATH_INFO
+    h = signed(method='HEAD', path=sent)
+    # on the wire the path is quoted; the peer's proxy unquotes it
+    seen = Request.blank(wsgi_quote(sent)).path_info
+    assert seen == sent
+    assert check(h, method='HEAD', path=seen) == ('c1', '')
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_signed_path_of_a_container_header(name):
+    from swift.common.swob import str_to_wsgi, wsgi_quote
+    wsgi = str_to_wsgi(name)
+    h = {signing.CONTAINER: wsgi_quote(wsgi)}
+    assert signing.signed_path('/v1/AUTH_test', h) == \
+        '/v1/AUTH_test/' + wsgi
+    assert signing.signed_path('/v1/AUTH_test/x', {}) == '/v1/AUTH_test/x'
+
+
+@pytest.mark.parametrize('value', ['', 'a%2Fb', 'a/b'])
+def test_signed_path_refuses_a_bad_container_header(value):
+    with pytest.raises(SignatureError):
+        signing.signed_path('/v1/AUTH_test', {signing.CONTAINER: value})
+

@@ -1,6 +1,7 @@
 """Unit tests of the sync daemon's row logic: real ContainerBroker DBs in a
 temp dir, a scripted stand-in for the transfer engine."""
 
+import datetime
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from swiftsync.daemon import sync
 from swiftsync.daemon.checkpoint import Checkpoint
 from swiftsync.middleware import optin
 from swiftsync.stores.base import StoreError
+from swiftsync.stores.s3 import S3Store
 
 CONF = loads('''
 [swiftsync]
@@ -155,6 +157,30 @@ def test_rows_are_copied_and_checkpointed(tmp_path, broker):
     assert t.calls == []
 
 
+class Killed(BaseException):
+    """The daemon dies (SIGKILL) in the middle of a batch."""
+
+
+def test_the_checkpoint_follows_a_batch_so_a_crash_costs_little(
+        tmp_path, broker, monkeypatch):
+    monkeypatch.setattr(sync, 'CHECKPOINT_EVERY', 0)
+    for i in range(30):
+        put(broker, 'o%02d' % i)
+    job, cp = job_for(tmp_path, broker, mapping())
+
+    def die():
+        raise Killed()
+    with pytest.raises(Killed):
+        job.run(eventlet.GreenPool(1), FakeTransfer({'o20': die}))
+    saved = Checkpoint.load(cp.path)
+    assert saved.row == 20          # o00..o19 are done
+    assert saved.data['running']    # ... in a pass that never finished
+    job, cp = job_for(tmp_path, broker, mapping())
+    t = FakeTransfer()
+    run(job, t)
+    assert t.calls == ['o%02d' % i for i in range(20, 30)]
+
+
 def test_a_failing_row_is_kept_for_retry_and_the_rest_goes_on(
         tmp_path, broker):
     for i in range(6):
@@ -210,6 +236,21 @@ def test_a_dead_store_stops_the_pass_and_keeps_every_row(tmp_path, broker):
     job.run(eventlet.GreenPool(4), t, ignore_backoff=True)
     assert set('o%02d' % i for i in range(20)) <= set(t.calls)
     assert Checkpoint.load(cp.path).row == broker.get_max_row()
+
+
+def test_a_store_dying_in_the_middle_of_a_pass_stops_it(tmp_path, broker):
+    for i in range(100):
+        put(broker, 'o%02d' % i)
+    job, cp = job_for(tmp_path, broker, mapping())
+    dead = StoreError('connection refused', None)
+    t = FakeTransfer({'o%02d' % i: dead for i in range(10, 100)})
+    run(job, t)
+    # the rows before it went, then a few attempts, not ninety
+    assert len(t.calls) < 10 + sync.BREAKER + 4
+    saved = Checkpoint.load(cp.path)
+    assert saved.row == 10
+    assert saved.data['next_pass'] > time.time()
+    assert saved.data['stats']['objects'] == 10
 
 
 def test_replica_split_and_verification(tmp_path, broker):
@@ -368,3 +409,100 @@ def test_listed_store_of_a_missing_container_is_empty():
     listed = sync.ListedStore(MissingContainerStore([]))
     assert not listed.listed('a')
     assert listed.head('a') is None
+
+
+class UploadsClient(object):
+    """The multipart-upload listing and abort of botocore's S3 client."""
+
+    def __init__(self, uploads):
+        self.uploads = uploads   # [(key, upload id, initiated datetime)]
+        self.aborted = []
+
+    def list_multipart_uploads(self, Bucket, Prefix, **kwargs):
+        return {'Uploads': [{'Key': k, 'UploadId': u, 'Initiated': t}
+                            for k, u, t in self.uploads
+                            if k.startswith(Prefix)]}
+
+    def abort_multipart_upload(self, Bucket, Key, UploadId):
+        self.aborted.append(Key)
+
+
+def at(t):
+    """An S3 upload's Initiated: whole seconds."""
+    return datetime.datetime.fromtimestamp(int(t), datetime.timezone.utc)
+
+
+def test_after_a_crash_only_this_nodes_leftover_uploads_are_aborted(
+        tmp_path, broker):
+    now = time.time()
+    names = ['o%02d' % i for i in range(40)]
+    mine = [n for n in names if sync.ordinal_of('AUTH_a', 'c', n, 3) == 1]
+    theirs = [n for n in names if n not in mine]
+    client = UploadsClient([])
+    store = S3Store(client, 'b', 'AUTH_a', 'c')
+    client.uploads = [
+        # left by this node's killed daemon: aborted
+        (store.key(mine[0]), 'u1', at(now - 60)),
+        # this node's name, started since this pass began (another run
+        # on this node): kept
+        (store.key(mine[0]), 'u2', at(now + 2)),
+        # another replica's upload, maybe in flight: kept
+        (store.key(theirs[0]), 'u3', at(now - 60)),
+        # anyone's, abandoned for over a week: aborted
+        (store.key(theirs[1]), 'u4', at(now - 8 * 86400)),
+    ]
+    daemon = FakeDaemon(tmp_path)
+    job, cp = job_for(tmp_path, broker, mapping(), 1, 3, daemon)
+    cp.data['running'] = True   # the last pass never finished
+    transfer = FakeTransfer()
+    transfer.dst = store
+    run(job, transfer)
+    assert client.aborted == [store.key(mine[0]), store.key(theirs[1])]
+    assert any('aborted 2 multipart' in line for line in daemon.logger.lines)
+    # a pass that finished: nothing to clean up after
+    job, cp = job_for(tmp_path, broker, mapping(), 1, 3, daemon)
+    assert not Checkpoint.load(cp.path).data.get('running')
+    run(job, transfer)
+    assert len(client.aborted) == 2
+
+
+def test_uploads_a_failing_store_left_open_are_aborted_when_it_is_back(
+        tmp_path, broker):
+    put(broker, 'big')
+    client = UploadsClient([])
+    store = S3Store(client, 'b', 'AUTH_a', 'c')
+    # the upload of 'big' began, then the store went away: it could not
+    # be aborted either
+    client.uploads = [(store.key('big'), 'u1', at(time.time() - 1))]
+    transfer = FakeTransfer({'big': StoreError('refused', None, True)})
+    transfer.dst = store
+    job, cp = job_for(tmp_path, broker, mapping())
+    run(job, transfer)
+    assert Checkpoint.load(cp.path).data['leftovers']
+    assert client.aborted == []
+    # back: the next pass aborts it before anything else
+    transfer = FakeTransfer()
+    transfer.dst = store
+    job, cp = job_for(tmp_path, broker, mapping())
+    run(job, transfer)
+    assert client.aborted == [store.key('big')]
+    assert 'leftovers' not in Checkpoint.load(cp.path).data
+
+
+def test_a_source_body_never_read_is_closed_down_to_the_proxy():
+    """A PUT that fails before reading its body (the store is down):
+    closing the local GET's body must reach the proxy's iterator under
+    catch_errors (which has no close() of its own)."""
+    from swift.common.middleware.catch_errors import ByteEnforcer
+    from swift.common.utils import reiterate
+    from swiftsync.stores.local import _AppIter
+    state = []
+
+    def proxy_iter():
+        try:
+            yield b'abc'
+        finally:
+            state.append('closed')
+    body = _AppIter(ByteEnforcer(reiterate(proxy_iter()), 3))
+    body.close()
+    assert state == ['closed']

@@ -21,7 +21,7 @@ import time
 import pytest
 from swift.common import registry
 from swift.common.container_sync_realms import ContainerSyncRealms
-from swift.common.swob import Request, Response
+from swift.common.swob import Request, Response, str_to_wsgi
 
 from swiftsync import config
 from swiftsync.middleware import sync_keys
@@ -236,6 +236,24 @@ def test_setting_the_same_key_is_no_rotation(swift_dir):
     app, fake = make(swift_dir)
     fake.container = {'X-Container-Sync-Key': OLD}
     call(app, '/v1/AUTH_test/cont', 'POST', {'X-Container-Sync-Key': OLD})
+    assert not any(k.startswith('X-Container-Sysmeta')
+                   for k in fake.last()[2])
+
+
+def test_a_non_ascii_key_is_kept_as_it_was_set(swift_dir):
+    """Headers carry keys as WSGI strings (UTF-8 bytes as latin-1),
+    container info as native strings: the previous key is stored back in
+    its header form, and the same key set again is no rotation."""
+    old = str_to_wsgi('vieille-cl\u00e9-\U0009eb96' + 'a' * 20)
+    new = str_to_wsgi('nouvelle-cl\u00e9-\u2603' + 'b' * 20)
+    app, fake = make(swift_dir)
+    fake.container = {'X-Container-Sync-Key': old}
+    resp = call(app, '/v1/AUTH_test/cont', 'POST',
+                {'X-Container-Sync-Key': new})
+    assert resp.status_int == 204
+    assert fake.last()[2]['X-Container-Sysmeta-Swiftsync-Prev-Sync-Key'] \
+        == old
+    call(app, '/v1/AUTH_test/cont', 'POST', {'X-Container-Sync-Key': old})
     assert not any(k.startswith('X-Container-Sysmeta')
                    for k in fake.last()[2])
 
