@@ -30,8 +30,11 @@ container GET:
 * each name appears once: when several sources list the same name a
   preference (by default: the first source, e.g. the local one) picks the
   entry, the others are dropped; subdirs are deduplicated;
-* sources are consumed lazily (a ``heapq.merge`` over the iterators), so
-  memory is bounded by the page, not by the container.
+* sources are consumed lazily (a heap of one head per source), so memory
+  is bounded by the page, not by the container, and a source is read no
+  further than the page needs: nothing is read ahead past its last entry,
+  so a source that fetches pages lazily (a remote store's listing, the
+  local one in chunks) fetches no page it does not use.
 
 Sources may already have applied the parameters (a Swift listing) or not
 (a raw sorted stream of names): filtering here is idempotent.
@@ -43,6 +46,8 @@ container GET does (``swift.common.middleware.listing_formats``), keeping a
 
 import heapq
 import json
+import math
+import time
 from datetime import datetime, timezone
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -229,28 +234,49 @@ def merge_listings(sources, params=None, prefer=prefer_first,
     if limit <= 0:
         return
     streams = [_normalize(i, src, params) for i, src in enumerate(sources)]
-    merged = heapq.merge(*streams, key=_first, reverse=params.reverse)
+    # one head per stream: [key, index, entry, stream] (a list compares by
+    # key, then by source index on a tie; a reversed listing pops the
+    # largest key first through _Reversed)
+    wrap = _Reversed if params.reverse else list
+    heap = []
+    for stream in streams:
+        for key, index, entry in stream:
+            heap.append(wrap((key, index, entry, stream)))
+            break
+    heapq.heapify(heap)
     count = 0
-    group = []
-    group_key = None
-    for key, index, entry in merged:
-        if group and key == group_key:
-            group.append((index, entry))
-            continue
-        if group:
-            yield _pick(group, prefer, with_sources)
+    try:
+        while heap:
+            # every stream's keys strictly progress, so the group of one
+            # key is the heads holding it: a source is read further only
+            # once its entry is out and another entry is still wanted (no
+            # read ahead past the page: a lazy source never fetches more)
+            key = heap[0][0]
+            group = [heapq.heappop(heap)]
+            while heap and heap[0][0] == key:
+                group.append(heapq.heappop(heap))
+            yield _pick([(h[1], h[2]) for h in group], prefer, with_sources)
             count += 1
             if count >= limit:
-                _close_all(streams)
                 return
-        group = [(index, entry)]
-        group_key = key
-    if group:
-        yield _pick(group, prefer, with_sources)
+            for head in group:
+                for nkey, index, entry in head[3]:
+                    if nkey != key:  # (a repeat within a source: dropped)
+                        heapq.heappush(heap, wrap((nkey, index, entry,
+                                                   head[3])))
+                        break
+    finally:
+        _close_all(streams)
 
 
-def _first(item):
-    return item[0]
+class _Reversed(list):
+    """A heap head ordering the largest key first (ties: source order)."""
+    __slots__ = ()
+
+    def __lt__(self, other):
+        if self[0] == other[0]:
+            return self[1] < other[1]
+        return self[0] > other[0]
 
 
 def _pick(group, prefer, with_sources):
@@ -277,10 +303,35 @@ def merge_page(sources, params=None, prefer=prefer_first, **kwargs):
 
 # -- entries ---------------------------------------------------------------
 
+#: formatted seconds (``%Y-%m-%dT%H:%M:%S``) by unix second: a listing's
+#: entries mostly share few seconds, and strftime is the costly part
+_SECONDS = {}
+#: the first second datetime cannot show (year 10000)
+_MAX_SECOND = 253402300800
+
+
 def swift_last_modified(timestamp):
-    """Swift's listing ``last_modified`` format from a unix time."""
-    dt = datetime.fromtimestamp(float(timestamp), tz=timezone.utc)
-    return dt.strftime('%Y-%m-%dT%H:%M:%S.%f')
+    """Swift's listing ``last_modified`` format from a unix time (what
+    ``datetime.fromtimestamp(t, utc).strftime('%Y-%m-%dT%H:%M:%S.%f')``
+    gives, microseconds rounded half-even alike, in a fraction of its
+    time)."""
+    ts = float(timestamp)
+    if not 0 <= ts < _MAX_SECOND - 1:
+        dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+        return dt.strftime('%Y-%m-%dT%H:%M:%S.%f')
+    frac, whole = math.modf(ts)
+    us = round(frac * 1e6)
+    sec = int(whole)
+    if us >= 1000000:
+        sec += 1
+        us -= 1000000
+    prefix = _SECONDS.get(sec)
+    if prefix is None:
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        prefix = _SECONDS[sec] = time.strftime('%Y-%m-%dT%H:%M:%S',
+                                               time.gmtime(sec))
+    return '%s.%06d' % (prefix, us)
 
 
 def object_entry(name, etag, size, content_type, last_modified,

@@ -43,11 +43,14 @@ present in the remote store behaves like a local object:
   it; a failing local write never breaks the read, ranged and
   conditional reads do not restore.
 
-Authorization comes first: the remote is only asked once Swift has answered
-the local request and the request's ``swift.authorize`` callback (with the
-container's ACLs) allows it, so anonymous and other-account requests get
-Swift's own ``401``/``403`` (or the local ``404``), never remote data;
-public containers (``.r:*``) and tempurl work as for local objects.
+Authorization comes first: the remote is only asked once the request's
+``swift.authorize`` callback (with the container's ACLs) allows it -- for
+an object, after Swift has answered the local request; for a listing, the
+remote's first page is read while Swift answers the local request and used
+only with a successful local answer -- so anonymous and other-account
+requests get Swift's own ``401``/``403`` (or the local ``404``), never
+remote data; public containers (``.r:*``) and tempurl work as for local
+objects.
 
 When the remote store fails or does not answer within ``remote_timeout``
 the client gets ``503 Service Unavailable`` with the reason, never a 404
@@ -63,13 +66,16 @@ Filter options (in ``[filter:shunt]``)::
     remote_timeout = 10
 """
 
+import bisect
 import collections
 import dataclasses
+import functools
 import io
 import json
 import math
 
 import eventlet
+import eventlet.event
 import eventlet.queue
 from swift.common.http import is_success
 from swift.common.request_helpers import get_param
@@ -382,33 +388,63 @@ class ReadThrough(object):
             return self.app(env, start_response)
         qs = req.params
         qs['format'] = 'json'
+        first = min(params.limit, LocalListing.FIRST)
+        qs['limit'] = str(first)
         req.params = qs
-        code, status, headers, body = self._local(req)
-        if not is_success(code):
-            return self._replay(start_response, status, headers, body)
-        raw = b''.join(body)
-        try:
-            local = json.loads(raw) if raw else []
-            if not isinstance(local, list):
-                raise ValueError
-        except ValueError:
-            return self._replay(start_response, status, headers, [raw])
         store = self._store(active)
         name = active.target.name
-        remote = None
+        merged = []
+        remote = local = None
+
+        def room(last):
+            # the page can take no more remote entries than what it still
+            # misses once the local entries read up to the last remote one
+            # are in
+            if local is None:
+                return params.limit
+            return params.limit - len(merged) - local.buffered(last)
+
+        # one deadline for the remote side of the page, held while the
+        # local listing is read
+        deadline = eventlet.Timeout(self.timeout)
+
+        def local_read(fn, *args):
+            deadline.cancel()
+            try:
+                return fn(*args)
+            finally:
+                deadline.start()
         try:
-            # one deadline for the whole remote side of the page
-            with eventlet.Timeout(self.timeout):
-                remote = RemoteListing(store, params, name)
-                merged = listing.merge_page([local, remote], params)
-        except eventlet.Timeout:
+            if params.limit and self._authorized(req, active):
+                # Swift allows this listing: the remote's first page is
+                # read while the local one is
+                remote = RemoteListing(store, params, name, room=room)
+            code, status, headers, body = local_read(self._local_page, req)
+            if not is_success(code):
+                return self._replay(start_response, status, headers, body)
+            try:
+                local = _decode_listing(body[0])
+            except ValueError:
+                return self._replay(start_response, status, headers, body)
+            local = LocalListing(local, first, params, functools.partial(
+                local_read, self._local_chunk, req, qs), merged)
+            if remote is None:
+                remote = RemoteListing(store, params, name, room=room)
+            for entry in listing.merge_listings([local, remote], params):
+                merged.append(entry)
+        except eventlet.Timeout as e:
+            if e is not deadline:
+                raise
             raise RemoteUnavailable(
                 'remote store %s did not list within %gs'
                 % (name, self.timeout)) from None
         except StoreError as e:
             raise RemoteUnavailable('remote store %s: LIST failed: %s' % (
                 name, e.message)) from None
+        except _LocalFailed as e:
+            return self._replay(start_response, *e.args)
         finally:
+            deadline.cancel()
             if remote is not None:
                 remote.close()
         out, ctype = listing.render(merged, out_type,
@@ -425,15 +461,124 @@ class ReadThrough(object):
         start_response(status, new_headers)
         return [out]
 
+    def _local_page(self, req):
+        """The client's listing request, answered by Swift (whole body)."""
+        code, status, headers, body = self._local(req)
+        try:
+            return code, status, headers, [b''.join(body)]
+        finally:
+            close_if_possible(body)
+
+    def _local_chunk(self, req, qs, marker, limit):
+        """The local listing's next ``limit`` entries after ``marker``."""
+        qs = dict(qs, marker=str_to_wsgi(marker), limit=str(limit))
+        sub = make_pre_authed_request(
+            req.environ, 'GET', wsgi_quote(req.path_info),
+            swift_source=SWIFT_SOURCE)
+        sub.params = qs
+        resp = sub.get_response(self.app)
+        raw = resp.body
+        if resp.status_int == 204:
+            return []
+        try:
+            if not is_success(resp.status_int):
+                raise ValueError
+            return _decode_listing(raw)
+        except ValueError:
+            raise _LocalFailed(resp.status, resp.headerlist, [raw])
+
+
+def _decode_listing(raw):
+    entries = json.loads(raw) if raw else []
+    if not isinstance(entries, list):
+        raise ValueError
+    return entries
+
+
+class _LocalFailed(Exception):
+    """A local listing read failed: (status, headers, body) to replay."""
+
+
+class LocalListing(object):
+    """The local container's listing as the merge reads it: in chunks, each
+    asked for when the merge wants the entry after the last one, sized by
+    the local share of the page so far (so a page of mostly remote entries
+    does not read ``limit`` local ones only to drop half of them, and one of
+    mostly local entries takes one more request, not ``limit / FIRST``)."""
+
+    #: entries of the first chunk
+    FIRST = 1000
+
+    def __init__(self, first, asked, params, fetch, merged):
+        self.first = first
+        self.asked = asked
+        self.limit = params.limit
+        self.reverse = params.reverse
+        self.chunk, self.pos = first, 0
+        self.fetch = fetch
+        self.merged = merged
+
+    def buffered(self, key):
+        """How many entries read but not yet merged sort up to ``key``."""
+        if self.reverse or key is None:
+            return 0
+        return bisect.bisect_right(self.chunk, key, lo=self.pos,
+                                   key=listing.entry_key) - self.pos
+
+    def __iter__(self):
+        chunk, asked, used = self.first, self.asked, 0
+        self.first = None
+        while True:
+            self.chunk, self.pos = chunk, 0
+            while self.pos < len(chunk):
+                entry = chunk[self.pos]
+                self.pos += 1
+                used += 1
+                yield entry
+            if len(chunk) < asked:
+                return
+            # the merge asks for more only once it has put our last entry
+            # on the page, so ``merged`` is the page so far
+            done = len(self.merged)
+            need = self.limit - done
+            if need <= 0:
+                return
+            share = used / done if done else 1.0
+            asked = min(need, max(self.FIRST, int(share * need * 1.1) + 1))
+            marker = listing.entry_key(chunk[-1])
+            chunk = self.fetch(marker, asked)
+            if chunk and not (listing.entry_key(chunk[-1]) < marker
+                              if self.reverse else
+                              listing.entry_key(chunk[-1]) > marker):
+                return  # no progress: not a listing after the marker
+
 
 class RemoteListing(object):
-    """The remote store's listing as Swift entries (lazily, page by page
-    as the store lists)."""
+    """The remote store's listing as Swift entries, read by a green thread
+    of its own one store page ahead of the merge, so that a remote page is
+    fetched and parsed while the local listing is being read.
 
-    def __init__(self, store, params, location):
+    ``room()`` (optional) bounds the read-ahead: how many more entries the
+    page may still take from the remote at most; no page is fetched once
+    the entries already read fill it."""
+
+    #: entries of one store listing request (S3's MaxKeys)
+    PAGE = 1000
+
+    def __init__(self, store, params, location, room=None):
         self.location = location
+        self.room = room
         limit = None if params.path is not None else params.limit
         delimiter = params.delimiter or None
+        self.buf = collections.deque()
+        self.pulled = 0
+        self.last = None
+        self.error = None
+        self.done = False
+        self._data = eventlet.event.Event()
+        self._room = eventlet.event.Event()
+        self._reader = None
+        self.hungry = False
         if params.reverse and store.kind == 's3':
             # S3 lists forward only: walk the range forward keeping the
             # last ``limit`` entries (memory bounded by the page); the
@@ -444,20 +589,75 @@ class RemoteListing(object):
                 delimiter=delimiter), maxlen=limit)
             tail.reverse()
             self._it = iter(tail)
-            return
-        self._it = iter(store.list(
-            prefix=params.prefix, marker=params.marker,
-            end_marker=params.end_marker, delimiter=delimiter, limit=limit,
-            reverse=params.reverse))
+            self.page = limit or listing.DEFAULT_LIMIT
+        else:
+            self._it = iter(store.list(
+                prefix=params.prefix, marker=params.marker,
+                end_marker=params.end_marker, delimiter=delimiter,
+                limit=limit, reverse=params.reverse))
+            self.page = self.PAGE if store.kind == 's3' else \
+                listing.DEFAULT_LIMIT
+        self._reader = eventlet.spawn(self._read)
+
+    def _wanted(self):
+        """May the reader start on the next store page?"""
+        if self.hungry:
+            return True  # the merge waits for it
+        if len(self.buf) >= self.page:
+            return False  # a page ahead already
+        if self.room is None:
+            return True
+        return self.room(self.last) > len(self.buf)
+
+    def _read(self):
+        try:
+            while True:
+                while not self._wanted():
+                    self._room = eventlet.event.Event()
+                    self._room.wait()
+                for _ in range(self.page - self.pulled % self.page):
+                    info = next(self._it)
+                    entry = listing.entry_from_info(
+                        info, content_location=self.location)
+                    self.buf.append(entry)
+                    self.pulled += 1
+                    self.last = listing.entry_key(entry)
+                self.hungry = False
+                if not self._data.ready():
+                    self._data.send()
+        except StopIteration:
+            pass
+        except BaseException as e:  # handed to the merge's thread
+            self.error = e
+        self.done = True
+        if not self._data.ready():
+            self._data.send()
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        return listing.entry_from_info(next(self._it),
-                                       content_location=self.location)
+        while not self.buf:
+            if self.done:
+                if self.error is not None:
+                    raise self.error
+                raise StopIteration
+            self._data = eventlet.event.Event()
+            self.hungry = True
+            if not self._room.ready():
+                self._room.send()
+            try:
+                self._data.wait()
+            finally:
+                self.hungry = False
+        entry = self.buf.popleft()
+        if not self._room.ready():
+            self._room.send()
+        return entry
 
     def close(self):
+        if self._reader is not None:
+            self._reader.kill()
         close_iter(self._it)
 
 

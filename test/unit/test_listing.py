@@ -177,6 +177,44 @@ def test_lazy_consumption():
     assert max(consumed) <= 101
 
 
+def test_nothing_read_past_the_page():
+    """A source is advanced only when another entry is wanted: after the
+    page's last entry, no source is read again (a lazy remote listing
+    would fetch a page for nothing)."""
+    consumed = [0, 0]
+
+    def source(i, names):
+        for n in names:
+            consumed[i] += 1
+            yield {'name': n}
+    local = ['%04d' % n for n in range(0, 40, 2)]
+    remote = ['%04d' % n for n in range(1, 40, 2)]
+    got = merge_page([source(0, local), source(1, remote)], limit=10)
+    assert [e['name'] for e in got] == ['%04d' % n for n in range(10)]
+    # the last entry came from the remote: it was not read further; the
+    # local source holds the one head that decided the order
+    assert consumed == [6, 5]
+    # a name in both sources is one entry, both sources advance past it
+    consumed[:] = [0, 0]
+    got = merge_page([source(0, ['a', 'b', 'c']), source(1, ['b', 'c'])],
+                     limit=2)
+    assert [e['name'] for e in got] == ['a', 'b']
+    assert consumed == [2, 1]
+    consumed[:] = [0, 0]
+    got = merge_page([source(0, ['a', 'b', 'c']), source(1, ['b', 'd'])],
+                     limit=3)
+    assert [e['name'] for e in got] == ['a', 'b', 'c']
+    assert consumed == [3, 2]
+
+
+@given(st.floats(min_value=-1e10, max_value=2.5e11, allow_nan=False))
+def test_swift_last_modified_like_datetime(t):
+    from datetime import datetime, timezone
+    want = datetime.fromtimestamp(t, tz=timezone.utc).strftime(
+        '%Y-%m-%dT%H:%M:%S.%f')
+    assert listing.swift_last_modified(t) == want
+
+
 def test_subdirs_merged_and_deduplicated():
     local = [{'subdir': 'a/'}, {'name': 'b'}]
     remote = [{'name': 'a/x'}, {'name': 'a/y'}, {'name': 'c/z'}]
