@@ -52,7 +52,7 @@ from swift.common.swob import str_to_wsgi, wsgi_quote
 from swiftsync import synckeys
 from swiftsync.middleware.autosync import (
     PLACEMENT_HEADER, PLACEMENT_SYSMETA_HEADER, QUEUE_ACCOUNT,
-    QUEUE_CONTAINER, peer_request, sync_ring)
+    QUEUE_CONTAINER, peer_request, queue_entry, sync_ring)
 
 #: container request headers compared between copies
 _ACL_HEADERS = ('X-Container-Read', 'X-Container-Write')
@@ -71,17 +71,6 @@ def _as_owner(app):
         env['swift_owner'] = True
         return app(env, start_response)
     return owner_app
-
-
-def queue_entry(name):
-    """(queued_at or None, cluster) of a queue object name, which the
-    filter makes ``<timestamp>-<cluster>-<32 hex digits>``."""
-    stamp, _, rest = name.partition('-')
-    cluster = rest.rpartition('-')[0] or rest
-    try:
-        return float(stamp.partition('_')[0]), cluster
-    except ValueError:
-        return None, cluster
 
 
 class Copy(object):

@@ -498,9 +498,8 @@ class AutosyncMiddleware(object):
             'cluster': cluster, 'method': method, 'path': path,
             'headers': headers, 'origin': self.me,
             'queued_at': time.time()}).encode()
-        name = '%s-%s-%s' % (Timestamp.now().internal, cluster,
-                             uuid.uuid4().hex)
-        return enqueue_local(req.environ, self.app, name, record)
+        return enqueue_local(req.environ, self.app, queue_name(cluster),
+                             record)
 
     def container_put(self, req, account, container):
         path = '/v1/%s/%s' % (account, container)
@@ -988,6 +987,22 @@ def restore_headers(info, peer=False):
     if peer:
         out.pop('X-Container-Sync-To', None)  # each copy syncs elsewhere
     return out
+
+
+def queue_name(cluster):
+    """A queue object's name: ``<timestamp>-<cluster>-<32 hex digits>``,
+    in the order the operations were queued."""
+    return '%s-%s-%s' % (Timestamp.now().internal, cluster, uuid.uuid4().hex)
+
+
+def queue_entry(name):
+    """(queued_at or None, cluster) of a :func:`queue_name`."""
+    stamp, _, rest = name.partition('-')
+    cluster = rest.rpartition('-')[0] or rest
+    try:
+        return float(stamp.partition('_')[0]), cluster
+    except ValueError:
+        return None, cluster
 
 
 def enqueue_local(env, app, name, record):
