@@ -65,6 +65,22 @@ def s3_client_soon(target):
     return future
 
 
+def s3_wire_for(target):
+    """The lean read path of an S3 target (see stores.s3wire), or None
+    for AWS itself and ``addressing_style = auto``: there botocore's
+    endpoint rules (regions, redirects to a bucket's region, the choice of
+    a bucket's host) stay in charge."""
+    if not (target.endpoint and target.access_key and target.secret_key) \
+            or target.addressing_style == 'auto':
+        return None
+    from swiftsync.stores.s3wire import S3Wire
+    return _shared(('wire', target), lambda: S3Wire(
+        target.endpoint, target.access_key, target.secret_key,
+        target.region, addressing_style=target.addressing_style,
+        timeout=target.timeout, verify=target.verify_ssl,
+        max_connections=target.max_connections))
+
+
 def swift_auth_for(target):
     from swiftsync.stores.swift import SwiftAuth
     return _shared(target, lambda: SwiftAuth(
@@ -87,15 +103,22 @@ def remote_container(target, container, mapping=None):
 def open_store(target, account, container, mapping=None, soon=False):
     """A RemoteStore bound to where ``account/container`` lives on
     ``target`` (a config S3Target or SwiftTarget). ``soon``: an S3 client
-    is built on a thread, the store's first request waits for it."""
+    that reads through botocore is built on a thread, the store's first
+    request waits for it."""
     name = remote_container(target, container, mapping)
     if target.type == 's3':
         from swiftsync.stores.s3 import S3Store
-        client = s3_client_soon(target) if soon else s3_client_for(target)
+        wire = s3_wire_for(target)
+        if wire is not None:
+            # reads need no botocore: its client is built on the first write
+            client = None
+        else:
+            client = s3_client_soon(target) if soon else s3_client_for(target)
         return S3Store(client, target.bucket, account, name,
                        layout=target.layout, prefix=target.prefix,
                        sse=target.sse, sse_kms_key_id=target.sse_kms_key_id,
-                       storage_class=target.storage_class)
+                       storage_class=target.storage_class, wire=wire,
+                       make_client=lambda: s3_client_for(target))
     if target.type == 'swift':
         from swiftsync.stores.swift import RemoteSwift
         return RemoteSwift(swift_auth_for(target), name)

@@ -39,15 +39,20 @@ import email.header
 import hashlib
 import json
 import re
+import xml.etree.ElementTree as ElementTree
 from concurrent.futures import Future
+from urllib.parse import unquote_plus
 
 import botocore.exceptions
 
 from swiftsync.stores.base import (
     CHUNK_SIZE, GiB, INTERNAL_PREFIX, META_LARGE, MiB, HashingIter,
     IterReader, NotFound, ObjectInfo, PreconditionFailed, RemoteStore,
-    SourceChanged, StoreError, is_md5, md5_tee, parallel_map,
+    SourceChanged, StoreError, close_iter, is_md5, md5_tee, parallel_map,
     split_metadata, unquote_etag, written_info)
+from swiftsync.stores.http import read_all
+from swiftsync.stores.s3wire import (
+    error_of, fast_timestamp, parse_list_page)
 
 PREFIX_SPACE = 16 ** 6
 MANIFEST_SUFFIX = '.swift_slo_manifest'
@@ -159,35 +164,46 @@ def _dot_segments(name):
     return any(seg in ('.', '..') for seg in name.split('/'))
 
 
+def _status_error(what, status, code='', message=''):
+    """The StoreError for an S3 error answer (from botocore or the wire)."""
+    msg = ('%s: %s %s' % (what, code, message or '')).strip()
+    if status == 404 or code in ('NoSuchKey', 'NotFound', 'NoSuchBucket',
+                                 'NoSuchUpload'):
+        return NotFound(msg, status or 404)
+    if status == 412:
+        return PreconditionFailed(msg)
+    if code in ('BadDigest', 'InvalidDigest'):
+        return SourceChanged(msg)
+    retryable = None
+    if code in ('SlowDown', 'Throttling', 'RequestTimeout',
+                'RequestTimeTooSkewed', 'InternalError'):
+        retryable = True
+    return StoreError(msg, status, retryable)
+
+
 def _error(exc, what):
     inner = _inner_store_error(exc)
     if inner is not None:
         return inner
     if isinstance(exc, botocore.exceptions.ClientError):
         resp = exc.response or {}
-        status = resp.get('ResponseMetadata', {}).get('HTTPStatusCode')
         err = resp.get('Error', {})
-        code = err.get('Code') or ''
-        msg = '%s: %s %s' % (what, code, err.get('Message') or '')
-        msg = msg.strip()
-        if status == 404 or code in ('NoSuchKey', 'NotFound', 'NoSuchBucket',
-                                     'NoSuchUpload'):
-            return NotFound(msg, status or 404)
-        if status == 412:
-            return PreconditionFailed(msg)
-        if code in ('BadDigest', 'InvalidDigest'):
-            return SourceChanged(msg)
-        retryable = None
-        if code in ('SlowDown', 'Throttling', 'RequestTimeout',
-                    'RequestTimeTooSkewed', 'InternalError'):
-            retryable = True
-        return StoreError(msg, status, retryable)
+        return _status_error(
+            what, resp.get('ResponseMetadata', {}).get('HTTPStatusCode'),
+            err.get('Code') or '', err.get('Message') or '')
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         # connection errors, timeouts: no status, retry later. The class
         # name and botocore's message never include credentials.
         return StoreError('%s: %s' % (what, exc), None, True)
     return StoreError('%s: %s: %s' % (what, type(exc).__name__, exc),
                       None, True)
+
+
+def _wire_error(wire, status, body, what):
+    """The StoreError of a wire answer (its body read for the S3 code; a
+    HEAD has none)."""
+    code, message = wire.error(body)
+    return _status_error(what, status, code, message)
 
 
 def _body_iter(streaming_body):
@@ -210,8 +226,14 @@ class S3Store(RemoteStore):
 
     def __init__(self, client, bucket, account='', container='',
                  layout='hashed', prefix='', sse=None, sse_kms_key_id=None,
-                 storage_class=None, part_concurrency=4):
+                 storage_class=None, part_concurrency=4, wire=None,
+                 make_client=None):
         self._client = client
+        #: builds the botocore client on first use when ``client`` is None
+        self._make_client = make_client
+        #: an :class:`~swiftsync.stores.s3wire.S3Wire` for GET, HEAD and
+        #: listing pages, or None to send those through botocore too
+        self.wire = wire
         #: parts of one multipart upload sent at once
         self.part_concurrency = part_concurrency
         self.bucket = bucket
@@ -228,9 +250,11 @@ class S3Store(RemoteStore):
     @property
     def client(self):
         """The botocore client; a Future of one (see stores.open_store)
-        is waited for on first use."""
+        is waited for, and ``make_client`` called, on first use."""
         client = self._client
-        if isinstance(client, Future):
+        if client is None:
+            client = self._client = self._make_client()
+        elif isinstance(client, Future):
             client = self._client = client.result()
         return client
 
@@ -296,8 +320,11 @@ class S3Store(RemoteStore):
 
     def head(self, name):
         try:
-            resp = self.client.head_object(Bucket=self.bucket,
-                                           Key=self.key(name))
+            if self.wire is not None:
+                resp = self._wire_call('HEAD', name)[1]
+            else:
+                resp = self.client.head_object(Bucket=self.bucket,
+                                               Key=self.key(name))
         except Exception as e:
             err = _error(e, 'HEAD %s' % self.key(name))
             if isinstance(err, NotFound) or (
@@ -308,11 +335,41 @@ class S3Store(RemoteStore):
             raise err from None
         return self._info(name, resp)
 
+    def _wire_call(self, method, name, headers=None):
+        """A HEAD or GET of ``name`` on the wire: (status, the response as
+        botocore would give it, headers, body); raises StoreError on an
+        error status but 304 (whose body is None)."""
+        key = self.key(name)
+        status, headers, body = self.wire.request(method, self.bucket, key,
+                                                  headers=headers)
+        if status >= 300:
+            if status == 304:
+                close_iter(body)
+                return status, {'ETag': headers.get('etag')}, headers, None
+            raise _wire_error(self.wire, status, body,
+                              '%s %s' % (method, key))
+        meta = {k[11:]: v for k, v in headers.items()
+                if k.startswith('x-amz-meta-')}
+        resp = {'Metadata': meta, 'ETag': headers.get('etag'),
+                'ContentLength': headers.get('content-length'),
+                'ContentType': headers.get('content-type'),
+                'ServerSideEncryption': headers.get(
+                    'x-amz-server-side-encryption'),
+                'StorageClass': headers.get('x-amz-storage-class'),
+                'VersionId': headers.get('x-amz-version-id')}
+        if headers.get('last-modified'):
+            resp['LastModified'] = fast_timestamp(headers['last-modified'])
+        if headers.get('content-range'):
+            resp['ContentRange'] = headers['content-range']
+        return status, resp, headers, body
+
     _IF = {'if-match': 'IfMatch', 'if-none-match': 'IfNoneMatch',
            'if-modified-since': 'IfModifiedSince',
            'if-unmodified-since': 'IfUnmodifiedSince'}
 
     def get(self, name, range_header=None, if_headers=None):
+        if self.wire is not None:
+            return self._wire_get(name, range_header, if_headers)
         params = {'Bucket': self.bucket, 'Key': self.key(name)}
         if range_header:
             params['Range'] = range_header
@@ -339,6 +396,20 @@ class S3Store(RemoteStore):
                 info.size = int(total)
         return (info, resp['ResponseMetadata']['HTTPStatusCode'], headers,
                 _body_iter(resp['Body']))
+
+    def _wire_get(self, name, range_header, if_headers):
+        headers = dict(if_headers or {})
+        if range_header:
+            headers['Range'] = range_header
+        status, resp, headers, body = self._wire_call('GET', name, headers)
+        info = self._info(name, resp)
+        if body is None:
+            return info, 304, {}, iter(())
+        if 'ContentRange' in resp:
+            total = resp['ContentRange'].rpartition('/')[2]
+            if total.isdigit():
+                info.size = int(total)
+        return info, status, headers, body
 
     def put(self, name, body_iter, size, content_type, metadata, etag=None):
         params = self._write_params(content_type, metadata)
@@ -548,7 +619,8 @@ class S3Store(RemoteStore):
             kwargs['MaxKeys'] = 1000 if limit is None else min(
                 1000, limit - n)
             try:
-                resp = self.client.list_objects_v2(**kwargs)
+                resp = self._list_page(kwargs) if self.wire is not None \
+                    else self.client.list_objects_v2(**kwargs)
             except Exception as e:
                 raise _error(e, 'LIST %s' % self.base) from None
             entries = []
@@ -582,6 +654,40 @@ class S3Store(RemoteStore):
                     _name(entries[-1]) + '\0' >= end_marker:
                 return  # a next page could only hold names past the end
             kwargs['ContinuationToken'] = resp['NextContinuationToken']
+
+    #: list_objects_v2 arguments as ListObjectsV2 query parameters
+    _LIST_QUERY = {'Prefix': 'prefix', 'StartAfter': 'start-after',
+                   'Delimiter': 'delimiter', 'MaxKeys': 'max-keys',
+                   'ContinuationToken': 'continuation-token'}
+
+    def _list_page(self, kwargs):
+        """One ListObjectsV2 page on the wire, as botocore's
+        list_objects_v2 (with its lean parser) returns it."""
+        query = {'list-type': '2', 'encoding-type': 'url'}
+        for arg, param in self._LIST_QUERY.items():
+            if arg in kwargs:
+                query[param] = str(kwargs[arg])
+        status, _, body = self.wire.request('GET', self.bucket, query=query)
+        if status != 200:
+            raise _wire_error(self.wire, status, body, 'LIST %s' % self.base)
+        data = read_all(body)
+        try:
+            root = ElementTree.fromstring(data)
+        except ElementTree.ParseError:
+            raise StoreError('LIST %s: a page cut short' % self.base, 200,
+                             True) from None
+        if root.tag.rpartition('}')[2] != 'ListBucketResult':
+            # an <Error> in a 200: S3 failed after it started answering
+            raise _status_error('LIST %s' % self.base, 500,
+                                *error_of(data))
+        page = parse_list_page(root)
+        # encoding-type=url: keys are sent URL-encoded (XML 1.0 cannot
+        # carry every character a key may hold), as botocore asks too
+        for row in page.get('Contents', ()):
+            row['Key'] = unquote_plus(row['Key'])
+        for row in page.get('CommonPrefixes', ()):
+            row['Prefix'] = unquote_plus(row['Prefix'])
+        return page
 
     def close(self):
         pass

@@ -1,0 +1,81 @@
+"""The lean S3 read path: its SigV4 signature is botocore's, its error and
+listing parsing. Against real S3 servers it runs in test/integration
+(test_stores, test_mirror, test_shunt read through it)."""
+
+import datetime
+from unittest import mock
+
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+import pytest
+
+from swiftsync.stores import s3wire
+from swiftsync.stores.s3wire import S3Wire
+
+NOW = datetime.datetime(2026, 11, 22, 1, 2, 3, tzinfo=datetime.timezone.utc)
+
+
+def botocore_authorization(method, url, region='us-east-1'):
+    request = botocore.awsrequest.AWSRequest(method=method, url=url)
+    creds = botocore.credentials.Credentials('AKID', 'SECRET/KEY+x')
+    with mock.patch.object(botocore.auth, 'get_current_datetime',
+                           return_value=NOW.replace(tzinfo=None)):
+        botocore.auth.S3SigV4Auth(creds, 's3', region).add_auth(request)
+    return request.headers['Authorization']
+
+
+@pytest.mark.parametrize('endpoint,style,bucket,key,query', [
+    ('http://127.0.0.1:8333', 'path', 'b', 'obj', {}),
+    ('http://127.0.0.1:8333', 'path', 'b', 'a dir/ü+%~*!x', {}),
+    ('http://127.0.0.1:8333', 'path', 'b', '//lead/trail/', {}),
+    ('https://s3.example.com', 'path', 'bkt', None,
+     {'list-type': '2', 'prefix': 'a b/é', 'start-after': 'x+y',
+      'max-keys': '1000', 'encoding-type': 'url'}),
+    ('http://s3.example.com:80/base', 'path', 'b', 'k', {}),
+    ('https://s3.example.com', 'virtual', 'bkt', 'k/ é', {}),
+    ('https://s3.example.com', 'virtual', 'bkt', None,
+     {'list-type': '2', 'continuation-token': 'a/b=+c'}),
+])
+def test_signature_is_botocores(endpoint, style, bucket, key, query):
+    wire = S3Wire(endpoint, 'AKID', 'SECRET/KEY+x', 'eu-west-3',
+                  addressing_style=style)
+    sent = {}
+
+    def fake_request(pool, method, path, headers):
+        sent.update(netloc=pool.netloc, scheme=pool.scheme, path=path,
+                    headers=headers)
+        return 200, {}, iter(())
+
+    with mock.patch.object(s3wire, 'http_request', fake_request), \
+            mock.patch.object(s3wire.datetime, 'datetime') as dt:
+        dt.now.return_value = NOW
+        wire.request('GET', bucket, key, query=query)
+    url = '%s://%s%s' % (sent['scheme'], sent['netloc'], sent['path'])
+    assert sent['headers']['Authorization'] == botocore_authorization(
+        'GET', url, 'eu-west-3')
+    assert sent['headers']['x-amz-date'] == '20261122T010203Z'
+    if style == 'virtual':
+        assert sent['netloc'].startswith(bucket + '.')
+
+
+def test_signing_key_follows_the_date():
+    wire = S3Wire('http://h:1', 'AK', 'SK', 'r')
+    a = wire.signed_headers('GET', 'h:1', '/b/k', {}, now=NOW)
+    b = wire.signed_headers('GET', 'h:1', '/b/k', {},
+                            now=NOW + datetime.timedelta(days=1))
+    again = wire.signed_headers('GET', 'h:1', '/b/k', {}, now=NOW)
+    assert a['Authorization'] != b['Authorization']
+    assert a == again
+    assert 'SK' not in a['Authorization']
+
+
+def test_error_document():
+    assert s3wire.error_of(
+        b'<?xml version="1.0"?><Error><Code>NoSuchKey</Code>'
+        b'<Message>The key does not exist.</Message></Error>') == (
+            'NoSuchKey', 'The key does not exist.')
+    assert s3wire.error_of(b'') == ('', '')
+    assert s3wire.error_of(b'<html>proxy error</html>') == ('', '')
+    assert s3wire.error_of(b'<Error xmlns="urn:x"><Code>SlowDown</Code>'
+                           b'</Error>') == ('SlowDown', '')
