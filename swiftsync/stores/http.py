@@ -31,6 +31,8 @@ def wsgi_to_str(text):
     """http.client's latin-1 header text as the UTF-8 sent: swob's helper
     (importing swob would load eventlet and much of Swift into every
     process that talks to a remote Swift, ``swiftsync mirror`` too)."""
+    if text.isascii():
+        return text  # nearly every header: the same text either way
     return text.encode('latin1').decode('utf8', errors='surrogateescape')
 
 
@@ -82,26 +84,85 @@ class _Response:
             self.conn.close()
 
 
+class _Headers(list):
+    """Response headers, (name, value) pairs in the order received, with
+    the part of ``http.client.HTTPMessage`` that ``HTTPResponse`` uses."""
+
+    def get(self, name, default=None):
+        name = name.lower()
+        for k, v in self:
+            if k.lower() == name:
+                return v
+        return default
+
+    def get_all(self, name, default=None):
+        name = name.lower()
+        return [v for k, v in self if k.lower() == name] or default
+
+    def items(self):
+        return list(self)
+
+
+def _parse_headers(fp):
+    """The header block of a response, read as http.client reads it (same
+    line and count limits) but without the email package, which spends
+    several times the CPU of the rest of a small request on it; a name
+    that is not ASCII (Swift metadata names may be UTF-8) is kept, as
+    swift's bufferedhttp keeps it."""
+    headers = _Headers()
+    for line in http.client._read_headers(fp):
+        text = line.decode('iso-8859-1').rstrip('\r\n')
+        if not text:
+            break
+        if text[0] in ' \t' and headers:  # a folded continuation line
+            name, value = headers.pop()
+            headers.append((name, value + ' ' + text.strip(' \t')))
+        elif ':' in text:
+            name, value = text.split(':', 1)
+            headers.append((name, value.strip(' \t')))
+    return headers
+
+
 class _Response8(http.client.HTTPResponse):
-    """http.client stops parsing headers at the first name that is not
-    ASCII (Swift metadata names may be UTF-8) and leaves the rest in the
-    message payload: recover them, as swift's bufferedhttp does."""
+    """``HTTPResponse`` with headers read by :func:`_parse_headers`."""
 
-    @property
-    def headers(self):
-        return self._hdrs
-
-    @headers.setter
-    def headers(self, msg):
-        payload = msg.get_payload() if msg is not None else None
-        if isinstance(payload, str) and payload:
-            for line in payload.rstrip('\r\n').split('\n'):
-                if ':' not in line or line[:1] in ' \t':
-                    break
-                name, value = line.split(':', 1)
-                msg.add_header(name, value.strip(' \t\r\n'))
-            msg.set_payload(None)
-        self._hdrs = msg
+    def begin(self):
+        # http.client's begin(), but for the header parser
+        if self.headers is not None:
+            return
+        while True:
+            version, status, reason = self._read_status()
+            if status != http.client.CONTINUE:
+                break
+            http.client._read_headers(self.fp)
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ('HTTP/1.0', 'HTTP/0.9'):
+            self.version = 10
+        elif version.startswith('HTTP/1.'):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        self.headers = self.msg = _parse_headers(self.fp)
+        tr_enc = self.headers.get('transfer-encoding')
+        self.chunked = bool(tr_enc and tr_enc.lower() == 'chunked')
+        self.chunk_left = None
+        self.will_close = self._check_close()
+        self.length = None
+        length = self.headers.get('content-length')
+        if length and not self.chunked:
+            try:
+                self.length = int(length)
+            except ValueError:
+                pass
+            else:
+                if self.length < 0:
+                    self.length = None
+        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or \
+                100 <= status < 200 or self._method == 'HEAD':
+            self.length = 0
+        if not self.will_close and not self.chunked and self.length is None:
+            self.will_close = True
 
 
 class _Connection(http.client.HTTPConnection):
