@@ -122,9 +122,11 @@ from swift.common.constraints import check_metadata, valid_api_version
 from swift.common.request_helpers import get_sys_meta_prefix
 from swift.common.swob import (
     HTTPBadRequest, HTTPConflict, HTTPServiceUnavailable, HTTPUnauthorized,
-    Response, wsgi_quote, wsgi_to_str, wsgify)
+    Request, Response, header_to_environ_key, wsgi_quote, wsgi_to_str,
+    wsgify)
 from swift.common.utils import (
-    Timestamp, cache_from_env, get_logger, register_swift_info)
+    Timestamp, cache_from_env, close_if_possible, get_logger,
+    register_swift_info)
 from swift.common.wsgi import make_pre_authed_request
 from swift.proxy.controllers.base import get_container_info
 
@@ -164,6 +166,8 @@ _NOT_FORWARDED = frozenset((
     'connection', 'content-length', 'transfer-encoding', 'keep-alive',
     'authorization', 'expect')) | frozenset(
         h.lower() for h in signing.PEER_HEADERS)
+#: the environ keys of the peer headers (checked on every request)
+_PEER_ENVIRON = tuple(header_to_environ_key(h) for h in signing.PEER_HEADERS)
 _HOP_BY_HOP = frozenset(('connection', 'keep-alive', 'transfer-encoding',
                          'proxy-authenticate', 'proxy-authorization', 'te',
                          'trailers', 'upgrade'))
@@ -265,7 +269,10 @@ class AutosyncMiddleware(object):
             return self.app
         if not valid_api_version(vrs):
             return self.app  # /info, /auth... are not namespace requests
-        if signing.is_peer_claim(req.headers):
+        env = req.environ
+        # signing.is_peer_claim on the environ keys: no header name to
+        # convert six times on every request
+        if any(k in env for k in _PEER_ENVIRON):
             return self.handle_peer(req, account, container, obj)
         if not self.enabled or not account:
             return self.app
@@ -303,9 +310,9 @@ class AutosyncMiddleware(object):
                                     content_type='text/plain',
                                     request=req)
         flags = set(f for f in flags.split(',') if f)
-        for h in signing.PEER_HEADERS:
-            req.headers.pop(h, None)
         env = req.environ
+        for k in _PEER_ENVIRON:
+            env.pop(k, None)
         if path != req.path_info:
             env['PATH_INFO'] = path
             container = path.rsplit('/', 1)[1]
@@ -733,10 +740,13 @@ class AutosyncMiddleware(object):
         return local
 
     def read_through(self, req, placement):
+        # the headers as they came: the local attempt adds its own to the
+        # request (X-Timestamp, X-Trans-Id, X-Backend-*)
+        sent = Request(dict(req.environ)).headers
         local = req.get_response(self.app)
         if local.status_int != 404:
             return local
-        headers = {k: v for k, v in req.headers.items()
+        headers = {k: v for k, v in sent.items()
                    if k.lower() not in _NOT_FORWARDED}
         for name in placement:
             if name == self.me:
@@ -752,6 +762,7 @@ class AutosyncMiddleware(object):
                 continue
             self.logger.debug('autosync: read %s through %s',
                               wsgi_quote(req.path_info), name)
+            close_if_possible(local.app_iter)  # the local 404 is not sent
             resp = streamed_response(req, r)
             resp.headers['X-Swiftsync-Read-Through'] = name
             return resp

@@ -281,3 +281,30 @@ def test_a_peer_refusing_the_account_form_gets_the_container_path(
     r = mw.peer_request('c1', 'PUT', '/v1/AUTH_test/c', {}, to_account=True)
     assert r.status == 201
     assert sent == [True, False]
+
+
+def test_read_through_sends_the_client_headers_not_the_local_ones(
+        filter_, monkeypatch):
+    """The local attempt adds headers of its own to the request (the
+    proxy's X-Timestamp, X-Backend-*): the peer gets the client's."""
+    from swiftsync.middleware import autosync
+    from swiftsync.middleware.autosync import PeerResult
+    mw, app = filter_()
+
+    def local_404(env, start_response):
+        env['HTTP_X_TIMESTAMP'] = '1795000000.00000'
+        env['HTTP_X_BACKEND_STORAGE_POLICY_INDEX'] = '0'
+        return Response(status=404)(env, start_response)
+    mw.app = local_404
+    sent = []
+
+    def fake(cluster, me, method, path, headers=None, query=None,
+             body=None, flags='', stream=False, pool=None, to_account=False):
+        sent.append((cluster.name, headers))
+        return PeerResult(cluster.name, error='unreachable (test)')
+    monkeypatch.setattr(autosync, 'peer_request', fake)
+    req = Request.blank('/v1/AUTH_test/c/o', headers={
+        'Range': 'bytes=0-1', 'X-Auth-Token': 'AUTH_tk'})
+    assert mw.read_through(req, ['c1', 'c2', 'c3']).status_int == 404
+    assert sent == [('c1', {'Range': 'bytes=0-1'}),
+                    ('c3', {'Range': 'bytes=0-1'})]
