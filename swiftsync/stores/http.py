@@ -21,6 +21,7 @@ filters) and light next to urllib3 (``swiftsync mirror``'s worker threads).
 """
 
 import http.client
+import select
 from urllib.parse import urlsplit
 
 from swiftsync.stores.base import (
@@ -173,6 +174,21 @@ class _SConnection(http.client.HTTPSConnection):
     response_class = _Response8
 
 
+def _alive(conn):
+    """Whether an idle keep-alive connection is still open: a server that
+    closed it (its idle timeout) has left it readable at EOF. A request
+    whose body was sent on a dead connection could not be sent again, so
+    dead ones are dropped before use, as urllib3 does."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
 class ConnectionPool:
     def __init__(self, url, timeout=10.0, max_idle=32, verify=True):
         parts = urlsplit(url)
@@ -184,8 +200,15 @@ class ConnectionPool:
         self.idle = []
 
     def get(self):
-        if self.idle:
-            return self.idle.pop(), True
+        """(connection, whether it was used before)."""
+        while True:
+            try:
+                conn = self.idle.pop()
+            except IndexError:  # none idle (another thread took the last)
+                break
+            if _alive(conn):
+                return conn, True
+            conn.close()
         if self.scheme == 'https':
             import ssl
             ctx = ssl.create_default_context()
@@ -194,8 +217,7 @@ class ConnectionPool:
                 ctx.verify_mode = ssl.CERT_NONE
             return _SConnection(
                 self.netloc, timeout=self.timeout, context=ctx), False
-        return _Connection(self.netloc,
-                                          timeout=self.timeout), False
+        return _Connection(self.netloc, timeout=self.timeout), False
 
     def release(self, conn):
         if len(self.idle) < self.max_idle:

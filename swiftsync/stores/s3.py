@@ -412,6 +412,9 @@ class S3Store(RemoteStore):
         return info, status, headers, body
 
     def put(self, name, body_iter, size, content_type, metadata, etag=None):
+        if self.wire is not None:
+            return self._wire_put(name, body_iter, size, content_type,
+                                  metadata, etag)
         params = self._write_params(content_type, metadata)
         body = HashingIter(body_iter, size, 'PUT %s' % name, expected=etag)
         params.update(Key=self.key(name), Body=IterReader(body, size),
@@ -427,13 +430,47 @@ class S3Store(RemoteStore):
             raise _error(e, 'PUT %s' % self.key(name)) from None
         finally:
             body.close()
-        got = unquote_etag(resp.get('ETag'))
-        md5 = body.hexdigest()
+        return self._written(name, self.key(name), size, content_type,
+                             metadata, unquote_etag(resp.get('ETag')),
+                             body.hexdigest())
+
+    def _wire_put(self, name, body_iter, size, content_type, metadata,
+                  etag):
+        key = self.key(name)
+        headers = {'x-amz-meta-' + k: v
+                   for k, v in encode_metadata(metadata).items()}
+        if content_type:
+            headers['Content-Type'] = content_type
+        if self.sse:
+            headers['x-amz-server-side-encryption'] = self.sse
+            if self.sse_kms_key_id:
+                headers['x-amz-server-side-encryption-aws-kms-key-id'] = \
+                    self.sse_kms_key_id
+        if self.storage_class:
+            headers['x-amz-storage-class'] = self.storage_class
+        if etag and is_md5(etag):
+            headers['Content-MD5'] = base64.b64encode(
+                bytes.fromhex(etag)).decode('ascii')
+        body = HashingIter(body_iter, size, 'PUT %s' % name, expected=etag)
+        try:
+            status, rheaders, rbody = self.wire.request(
+                'PUT', self.bucket, key, headers=headers, body=body,
+                size=size)
+        finally:
+            body.close()
+        if status // 100 != 2:
+            raise _wire_error(self.wire, status, rbody, 'PUT %s' % key)
+        read_all(rbody)
+        return self._written(name, key, size, content_type, metadata,
+                             unquote_etag(rheaders.get('etag')),
+                             body.hexdigest())
+
+    def _written(self, name, key, size, content_type, metadata, got, md5):
         if self.sse != 'aws:kms' and got and got != md5:
             raise StoreError('PUT %s: stored etag %s is not the md5 sent %s'
-                             % (self.key(name), got, md5), None, True)
+                             % (key, got, md5), None, True)
         return written_info(name, size, got or md5, content_type, metadata,
-                            md5, key=self.key(name))
+                            md5, key=key)
 
     def put_large(self, name, parts, size, content_type, metadata,
                   manifest=None, concurrency=None):

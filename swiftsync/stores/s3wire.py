@@ -21,11 +21,14 @@ agent string, endpoint rules, serializing and parsing from its models):
 more than all the rest of copying a 4 KiB object, and its client takes
 0.2 s to build. A GET, a HEAD or a listing page needs none of that, so
 :class:`~swiftsync.stores.s3.S3Store` sends those here when the target
-names its endpoint and keys; writes stay with botocore's client.
+names its endpoint and keys, and single PUTs; multipart uploads, copies
+and deletes stay with botocore's client.
 
-Only the host, ``x-amz-date`` and ``x-amz-content-sha256`` headers are
-signed (SigV4 requires no more); the requests carry no body, so the
-payload hash is that of the empty string.
+Every header a request is given is signed, with the host, ``x-amz-date``
+and ``x-amz-content-sha256``. A request without a body signs the hash of
+the empty string; a body (a single PUT) is streamed as ``UNSIGNED-PAYLOAD``,
+as botocore sends our streams too (hashing it first would mean reading it
+twice): its integrity rests on ``Content-MD5``.
 """
 
 import datetime
@@ -39,6 +42,7 @@ from urllib.parse import quote, urlsplit
 from swiftsync.stores.http import ConnectionPool, http_request, read_all
 
 EMPTY_SHA256 = hashlib.sha256(b'').hexdigest()
+UNSIGNED = 'UNSIGNED-PAYLOAD'
 _DEFAULT_PORTS = {'http': 80, 'https': 443}
 #: bytes of an error response read for its code and message
 ERROR_BODY_LIMIT = 64 * 1024
@@ -179,18 +183,24 @@ class S3Wire(object):
             self._key_date, self._key = date, key
         return self._key
 
-    def signed_headers(self, method, host, path, query, now=None):
-        """The SigV4 headers of a bodiless request (``path`` as sent)."""
+    def signed_headers(self, method, host, path, query, headers=None,
+                       payload=EMPTY_SHA256, now=None):
+        """The SigV4 headers of a request (``path`` as sent) that also
+        sends ``headers``, all of them signed."""
         now = now or datetime.datetime.now(datetime.timezone.utc)
         amz_date = now.strftime('%Y%m%dT%H%M%SZ')
         date = amz_date[:8]
         scope = '%s/%s/s3/aws4_request' % (date, self.region)
-        signed = 'host;x-amz-content-sha256;x-amz-date'
+        signing = {'host': host, 'x-amz-content-sha256': payload,
+                   'x-amz-date': amz_date}
+        for k, v in (headers or {}).items():
+            signing[k.lower()] = ' '.join(str(v).split())
+        names = sorted(signing)
+        signed = ';'.join(names)
         canonical = '\n'.join((
             method, path, canonical_query(query),
-            'host:%s\nx-amz-content-sha256:%s\nx-amz-date:%s\n' % (
-                host, EMPTY_SHA256, amz_date),
-            signed, EMPTY_SHA256))
+            ''.join('%s:%s\n' % (k, signing[k]) for k in names),
+            signed, payload))
         to_sign = '\n'.join((
             'AWS4-HMAC-SHA256', amz_date, scope,
             hashlib.sha256(canonical.encode('utf-8')).hexdigest()))
@@ -198,19 +208,22 @@ class S3Wire(object):
                              hashlib.sha256).hexdigest()
         return {
             'x-amz-date': amz_date,
-            'x-amz-content-sha256': EMPTY_SHA256,
+            'x-amz-content-sha256': payload,
             'Authorization': (
                 'AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, '
                 'Signature=%s' % (self.access_key, scope, signed,
                                   signature)),
         }
 
-    def request(self, method, bucket, key=None, query=None, headers=None):
-        """One bodiless request for ``bucket`` (and ``key``).
+    def request(self, method, bucket, key=None, query=None, headers=None,
+                body=None, size=None):
+        """One request for ``bucket`` (and ``key``); ``body``: an iterator
+        of ``size`` bytes in all.
 
         :returns: (status, headers with lower-case names, body iterator);
                   the caller reads or closes the body
-        :raises StoreError: when the endpoint cannot be reached
+        :raises StoreError: when the endpoint cannot be reached (or what
+                            ``body`` raises)
         """
         query = query or {}
         if self.virtual:
@@ -222,11 +235,13 @@ class S3Wire(object):
         elif self.virtual:
             path += '/'
         hdrs = dict(headers or {})
-        hdrs.update(self.signed_headers(method, prefix + self.host, path,
-                                        query))
+        hdrs.update(self.signed_headers(
+            method, prefix + self.host, path, query, headers,
+            EMPTY_SHA256 if body is None else UNSIGNED))
         if query:
             path += '?' + canonical_query(query)
-        return http_request(self._pool(prefix), method, path, hdrs)
+        return http_request(self._pool(prefix), method, path, hdrs, body,
+                            size)
 
     def error(self, body):
         """(code, message) of an error response's body (read, closed)."""

@@ -7,6 +7,7 @@ from unittest import mock
 
 import botocore.auth
 import botocore.awsrequest
+import botocore.config
 import botocore.credentials
 import pytest
 
@@ -16,8 +17,13 @@ from swiftsync.stores.s3wire import S3Wire
 NOW = datetime.datetime(2026, 11, 22, 1, 2, 3, tzinfo=datetime.timezone.utc)
 
 
-def botocore_authorization(method, url, region='us-east-1'):
-    request = botocore.awsrequest.AWSRequest(method=method, url=url)
+def botocore_authorization(method, url, region='us-east-1', headers=None,
+                           unsigned=False):
+    request = botocore.awsrequest.AWSRequest(method=method, url=url,
+                                             headers=headers or {})
+    if unsigned:  # as our botocore client sends a stream
+        request.context['client_config'] = botocore.config.Config(
+            s3={'payload_signing_enabled': False})
     creds = botocore.credentials.Credentials('AKID', 'SECRET/KEY+x')
     with mock.patch.object(botocore.auth, 'get_current_datetime',
                            return_value=NOW.replace(tzinfo=None)):
@@ -42,7 +48,7 @@ def test_signature_is_botocores(endpoint, style, bucket, key, query):
                   addressing_style=style)
     sent = {}
 
-    def fake_request(pool, method, path, headers):
+    def fake_request(pool, method, path, headers, body=None, size=None):
         sent.update(netloc=pool.netloc, scheme=pool.scheme, path=path,
                     headers=headers)
         return 200, {}, iter(())
@@ -57,6 +63,32 @@ def test_signature_is_botocores(endpoint, style, bucket, key, query):
     assert sent['headers']['x-amz-date'] == '20261122T010203Z'
     if style == 'virtual':
         assert sent['netloc'].startswith(bucket + '.')
+
+
+def test_put_signature_is_botocores():
+    """A streamed PUT: its headers signed, the payload not."""
+    wire = S3Wire('https://s3.example.com', 'AKID', 'SECRET/KEY+x',
+                  'eu-west-3')
+    headers = {'Content-Type': 'text/plain', 'Content-MD5': 'abc==',
+               'x-amz-meta-name': '  two  spaces ', 'x-amz-meta-e': '=?x?=',
+               'x-amz-server-side-encryption': 'AES256',
+               'x-amz-storage-class': 'STANDARD_IA'}
+    sent = {}
+
+    def fake_request(pool, method, path, hdrs, body=None, size=None):
+        sent.update(path=path, headers=hdrs, body=list(body), size=size)
+        return 200, {}, iter(())
+
+    with mock.patch.object(s3wire, 'http_request', fake_request), \
+            mock.patch.object(s3wire.datetime, 'datetime') as dt:
+        dt.now.return_value = NOW
+        wire.request('PUT', 'b', 'k é', headers=headers,
+                     body=iter([b'ab', b'c']), size=3)
+    assert (sent['body'], sent['size']) == ([b'ab', b'c'], 3)
+    assert sent['headers']['x-amz-content-sha256'] == 'UNSIGNED-PAYLOAD'
+    assert sent['headers']['Authorization'] == botocore_authorization(
+        'PUT', 'https://s3.example.com' + sent['path'], 'eu-west-3',
+        headers=headers, unsigned=True)
 
 
 def test_signing_key_follows_the_date():

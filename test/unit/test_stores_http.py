@@ -74,3 +74,32 @@ def test_header_limits_are_http_clients():
         assert 'more than' in str(e)
     else:
         raise AssertionError('no limit on the number of headers')
+
+
+def test_pool_drops_a_connection_the_server_closed():
+    """A PUT's body cannot be sent twice: an idle connection the server
+    has closed is never handed out again."""
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(1)
+    closed = threading.Event()
+
+    def serve():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
+        conn.close()  # as a server's idle timeout does
+        closed.set()
+    thread = threading.Thread(target=serve)
+    thread.start()
+    pool = store_http.ConnectionPool(
+        'http://127.0.0.1:%d' % server.getsockname()[1], timeout=5)
+    status, _, body = store_http.http_request(pool, 'GET', '/', {})
+    assert (status, store_http.read_all(body)) == (200, b'ok')
+    assert len(pool.idle) == 1
+    closed.wait(5)
+    thread.join()
+    server.close()
+    conn, reused = pool.get()
+    assert not reused and pool.idle == []
+    conn.close()
