@@ -32,6 +32,7 @@ keep it apart (``info.extra['internal']``) so that it never shows up in
 import hashlib
 import re
 import sys
+import threading
 from dataclasses import dataclass, field
 
 CHUNK_SIZE = 64 * 1024
@@ -339,6 +340,28 @@ def parallel_map(fn, items, concurrency):
         if not ok:
             raise value
     return [value for _, value in results]
+
+
+def ahead(fn, *args):
+    """Start ``fn(*args)`` on a thread of its own (a green thread under
+    eventlet's monkey patching); returns a function that waits for its
+    result and returns it (or raises what it raised). A caller that no
+    longer wants the result just drops the function."""
+    done = threading.Event()
+    box = []
+
+    def run():
+        box.append(_capture(lambda a: fn(*a), args))
+        done.set()
+    threading.Thread(target=run, name='ahead', daemon=True).start()
+
+    def result():
+        done.wait()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+    return result
 
 
 def _capture(fn, item):

@@ -37,10 +37,10 @@ import time
 from urllib.parse import quote, unquote, urlsplit
 
 from swiftsync.stores.base import (
-    GiB, META_LARGE, META_MD5, HashingIter,
-    NotFound, ObjectInfo, PreconditionFailed, RemoteStore, SourceChanged,
-    StoreError, close_iter, is_md5, md5_tee, parallel_map, split_metadata,
-    unquote_etag, written_info)
+    GiB, META_LARGE, META_MD5, HashingIter, NotFound, ObjectInfo,
+    PreconditionFailed, RemoteStore, SourceChanged, StoreError, ahead,
+    close_iter, is_md5, md5_tee, parallel_map, split_metadata, unquote_etag,
+    written_info)
 from swiftsync.stores.http import (
     ConnectionPool, http_request, read_all as _read_all)
 
@@ -413,8 +413,7 @@ class SwiftProtocolStore(RemoteStore):
 
     def list(self, prefix='', marker='', end_marker='', delimiter=None,
              limit=None, reverse=False):
-        n = 0
-        while True:
+        def page_after(marker, n):
             query = {'format': 'json', 'prefix': prefix}
             if marker:
                 query['marker'] = marker
@@ -429,7 +428,21 @@ class SwiftProtocolStore(RemoteStore):
             query['limit'] = str(page)
             status, _, data = self._simple('GET', self.container, None,
                                            query=query, ok=(2,))
-            rows = json.loads(data) if status != 204 and data else []
+            return page, json.loads(data) if status != 204 and data else []
+
+        n = 0
+        next_page = None
+        while True:
+            page, rows = next_page() if next_page else page_after(marker, n)
+            more = len(rows) >= page and (limit is None or
+                                          n + len(rows) < limit)
+            if more:
+                # the next page is asked for now, while the caller works
+                # through this one: a 10,000-row page takes the server
+                # about as long to list as the caller to go through
+                last = rows[-1]
+                next_page = ahead(page_after, last.get('subdir') or
+                                  last['name'], n + len(rows))
             for row in rows:
                 if 'subdir' in row:
                     yield {'subdir': row['subdir']}
@@ -438,10 +451,8 @@ class SwiftProtocolStore(RemoteStore):
                 n += 1
                 if limit is not None and n >= limit:
                     return
-            if len(rows) < page:
+            if not more:
                 return
-            last = rows[-1]
-            marker = last.get('subdir') or last['name']
 
 
 # --- auth ------------------------------------------------------------------
