@@ -190,6 +190,8 @@ def _alive(conn):
 
 
 class ConnectionPool:
+    """Idle keep-alive connections to one ``scheme://host:port``."""
+
     def __init__(self, url, timeout=10.0, max_idle=32, verify=True):
         parts = urlsplit(url)
         self.scheme = parts.scheme
@@ -198,6 +200,7 @@ class ConnectionPool:
         self.max_idle = max_idle
         self.verify = verify
         self.idle = []
+        self._ssl_context = None
 
     def get(self):
         """(connection, whether it was used before)."""
@@ -210,14 +213,21 @@ class ConnectionPool:
                 return conn, True
             conn.close()
         if self.scheme == 'https':
+            return _SConnection(self.netloc, timeout=self.timeout,
+                                context=self._ssl()), False
+        return _Connection(self.netloc, timeout=self.timeout), False
+
+    def _ssl(self):
+        """One TLS context for the pool: building one loads the system's
+        CA certificates, milliseconds of CPU per new connection."""
+        if self._ssl_context is None:
             import ssl
             ctx = ssl.create_default_context()
             if not self.verify:
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
-            return _SConnection(
-                self.netloc, timeout=self.timeout, context=ctx), False
-        return _Connection(self.netloc, timeout=self.timeout), False
+            self._ssl_context = ctx
+        return self._ssl_context
 
     def release(self, conn):
         if len(self.idle) < self.max_idle:

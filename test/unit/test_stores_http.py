@@ -5,7 +5,7 @@ import http.client
 import socket
 import threading
 
-from swiftsync.stores import http as store_http
+from swiftsync.stores import StoreError, http as store_http
 
 
 def respond(raw):
@@ -103,3 +103,53 @@ def test_pool_drops_a_connection_the_server_closed():
     conn, reused = pool.get()
     assert not reused and pool.idle == []
     conn.close()
+
+
+def tls_server(tmp_path, replies):
+    """A TLS server with a fresh self-signed certificate answering
+    ``replies`` connections with a 200; returns its port."""
+    import ssl
+    import subprocess
+    key, cert = tmp_path / 'key.pem', tmp_path / 'cert.pem'
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
+                    '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1',
+                    '-keyout', str(key), '-out', str(cert)],
+                   check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(4)
+
+    def serve():
+        for _ in range(replies):
+            conn, _ = server.accept()
+            try:
+                with ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(65536)
+                    tls.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n'
+                                b'Connection: close\r\n\r\ntls')
+            except (ssl.SSLError, OSError):
+                pass  # the client refused our certificate
+        server.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return server.getsockname()[1]
+
+
+def test_tls_verify_ssl_on_and_off(tmp_path):
+    """``verify_ssl = false`` talks to a self-signed endpoint; the default
+    refuses it with a retryable StoreError naming no secret."""
+    port = tls_server(tmp_path, 3)
+    url = 'https://127.0.0.1:%d' % port
+    insecure = store_http.ConnectionPool(url, timeout=5, verify=False)
+    for _ in range(2):  # the pool's one TLS context serves every connection
+        status, _, body = store_http.http_request(insecure, 'GET', '/', {})
+        assert (status, store_http.read_all(body)) == (200, b'tls')
+    checked = store_http.ConnectionPool(url, timeout=5)
+    try:
+        store_http.http_request(checked, 'GET', '/', {'X-Auth-Token': 'tok-secret-1'})
+    except StoreError as e:
+        assert e.retryable and 'SSL' in str(e)
+        assert 'tok-secret-1' not in str(e)
+    else:
+        raise AssertionError('a self-signed certificate was accepted')
