@@ -45,7 +45,11 @@ from swiftsync.stores.http import (
     ConnectionPool, http_request, read_all as _read_all)
 
 META_PREFIX = 'x-object-meta-'
-LISTING_PAGE = 10000
+#: rows per listing request: the next page is asked for while the caller
+#: goes through one (see list), and a caller that waits for a whole page
+#: (``swiftsync mirror``, before it lists the other side's range) waits
+#: less for the last one
+LISTING_PAGE = 5000
 
 
 def _true(value):
