@@ -8,6 +8,7 @@ changed.
 """
 
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 
 import pytest
@@ -624,3 +626,34 @@ def test_three_replicas_each_object_uploaded_once(three, tmp_path):
         run_sync(conf)
     found = s3_objects(env, 'seaweedfs', cl['account'], c)
     assert len(found) == n + 20
+
+
+def test_a_name_the_s3_server_refuses_is_reported_not_retried_hot(
+        env, conn, opted_in):
+    """SeaweedFS keeps keys as paths and answers 400 to a '.' segment: that
+    object is recorded as failed and shown by ``swiftsync status``; the
+    others arrive, and a second pass does not hammer the server."""
+    account = env['clusters'][0]['account']
+    c = opted_in('s3')
+    for name in ('ok-1', 'ok-2'):
+        conn.put_object(c, name, b'data')
+    # swiftclient (urllib3) would send 'bad/dot': the path goes as it is
+    url, token = conn.get_auth()
+    parts = urllib.parse.urlsplit(url)
+    raw = http.client.HTTPConnection(parts.netloc, timeout=30)
+    raw.request('PUT', '%s/%s/bad/./dot' % (parts.path, c), body=b'data',
+                headers={'X-Auth-Token': token})
+    assert raw.getresponse().status == 201
+    raw.close()
+    assert local_names(env, c) == ['bad/./dot', 'ok-1', 'ok-2']
+    out = run_sync(node_conf(env))
+    assert remote_names(env, 's3', c) == ['ok-1', 'ok-2']
+    st, proc = status(node_conf(env))
+    row = st[(account, c)]
+    assert row['rows_pending'] == 1, row
+    message = row['last_error']['message']
+    assert '1 object(s) failed' in message and 'bad/./dot' in message, row
+    assert '(400)' in message, row
+    again = run_sync(node_conf(env))
+    assert remote_names(env, 's3', c) == ['ok-1', 'ok-2']
+    assert again.count('bad/./dot') <= out.count('bad/./dot')
