@@ -657,3 +657,71 @@ def test_a_name_the_s3_server_refuses_is_reported_not_retried_hot(
     again = run_sync(node_conf(env))
     assert remote_names(env, 's3', c) == ['ok-1', 'ok-2']
     assert again.count('bad/./dot') <= out.count('bad/./dot')
+
+
+ORDINALS = r'''
+import json, sys
+from swift.common.ring import Ring
+from swift.common.utils import set_swift_dir
+from swiftsync.daemon.sync import ordinal_of
+swift_dir, account, container, port = sys.argv[1:5]
+set_swift_dir(swift_dir)
+nodes = Ring(swift_dir, ring_name='container').get_nodes(account,
+                                                          container)[1]
+mine = [n['port'] for n in nodes].index(int(port))
+names = ['u%03d' % i for i in range(40)]
+print(json.dumps({'ordinal': mine, 'names': {
+    n: ordinal_of(account, container, n, len(nodes)) for n in names}}))
+'''
+
+
+def test_three_replicas_crash_cleans_up_only_its_own_uploads(three,
+                                                             tmp_path):
+    """A daemon killed mid-pass aborts, on its next pass, the multipart
+    uploads of the names its replica copies that were open before it
+    started; an upload of another replica's name, in flight, is left."""
+    env = three.env
+    cl = env['clusters'][0]
+    account, conn = cl['account'], swift(cl)
+    c = 'crash3-' + uuid.uuid4().hex[:8]
+    conn.put_container(c, headers={OPTIN + 'Target': 's3'})
+    for i in range(300):
+        conn.put_object(c, 'o%03d' % i, b'x')
+    node = cl['nodes'][0]
+    conf = derived_conf(node['swiftsync_conf'], tmp_path / 'n0.conf',
+                        state_dir=str(tmp_path / 'state'), concurrency='1')
+    daemon = subprocess.Popen([SWIFTSYNC, 'sync', conf, '--once'],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not s3_objects(env, 'seaweedfs',
+                                                    account, c):
+        time.sleep(0.02)
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait()
+    arrived = len(s3_objects(env, 'seaweedfs', account, c))
+    assert 0 < arrived < 90, 'kill came too late to test anything'
+
+    # which names this node's replica copies first, as the daemon decides
+    out = subprocess.run([sys.executable, '-c', ORDINALS, cl['swift_dir'],
+                          account, c, str(node['container_port'])],
+                         capture_output=True, text=True, check=True)
+    found = json.loads(out.stdout)
+    mine = [n for n, o in found['names'].items() if o == found['ordinal']]
+    theirs = [n for n, o in found['names'].items() if o != found['ordinal']]
+    creds = env['s3_servers']['seaweedfs']
+    client = s3_client(creds)
+    # as a killed pass leaves them: one of ours, one of another daemon's
+    for name in (mine[0], theirs[0]):
+        client.create_multipart_upload(Bucket=creds['bucket'],
+                                       Key=s3_key(account, c, name))
+
+    log = run_sync(conf)
+    assert 'aborted 1 multipart upload(s) of an interrupted pass' in log, log
+    left = client.list_multipart_uploads(
+        Bucket=creds['bucket'], Prefix=s3_key(account, c, ''))
+    assert [u['Key'] for u in left.get('Uploads', [])] == [
+        s3_key(account, c, theirs[0])]
+    client.abort_multipart_upload(
+        Bucket=creds['bucket'], Key=s3_key(account, c, theirs[0]),
+        UploadId=left['Uploads'][0]['UploadId'])
