@@ -111,3 +111,27 @@ def test_error_document():
     assert s3wire.error_of(b'<html>proxy error</html>') == ('', '')
     assert s3wire.error_of(b'<Error xmlns="urn:x"><Code>SlowDown</Code>'
                            b'</Error>') == ('SlowDown', '')
+
+
+@pytest.mark.parametrize('endpoint,style,wire', [
+    ('http://127.0.0.1:8333', 'path', True),
+    ('https://s3.example.com', 'virtual', True),
+    ('https://s3.example.com', 'auto', False),   # botocore picks the host
+    (None, 'path', False),                        # AWS: botocore's rules
+])
+def test_which_targets_read_on_the_lean_path(endpoint, style, wire):
+    from swiftsync import config, stores
+    target = config.S3Target(
+        name='t-%s-%s' % (endpoint, style), bucket='b', access_key='AK',
+        secret_key='SK', endpoint=endpoint, addressing_style=style)
+    with mock.patch.object(stores, 's3_client_for',
+                           return_value='botocore client') as built:
+        store = stores.open_store(target, 'AUTH_a', 'c')
+    assert (store.wire is not None) == wire
+    # with the lean path, botocore's client waits for the first write
+    assert built.called != wire
+    if wire:
+        assert store.wire.virtual == (style == 'virtual')
+        with mock.patch.object(stores, 's3_client_for',
+                               return_value='botocore client'):
+            assert store.client == 'botocore client'
