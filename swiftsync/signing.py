@@ -46,7 +46,7 @@ from urllib.parse import unquote
 __all__ = ['PEER', 'TIMESTAMP', 'NONCE', 'SIGNATURE', 'FLAGS',
            'PEER_HEADERS', 'DEFAULT_WINDOW', 'SignatureError', 'sign',
            'sign_headers', 'verify', 'NonceCache', 'is_peer_claim',
-           'signed_path']
+           'signed_path', 'PEER_ENVIRON']
 
 PEER = 'X-Swiftsync-Peer'
 TIMESTAMP = 'X-Swiftsync-Peer-Timestamp'
@@ -113,10 +113,15 @@ def signed_path(path, headers):
     return path.rstrip('/') + '/' + name
 
 
-def is_peer_claim(headers):
-    """Whether any peer header is present (``headers``: a case-insensitive
-    mapping such as swob's ``req.headers``)."""
-    return any(headers.get(h) is not None for h in PEER_HEADERS)
+#: the WSGI environ keys of the peer headers
+PEER_ENVIRON = tuple('HTTP_' + h.upper().replace('-', '_')
+                     for h in PEER_HEADERS)
+
+
+def is_peer_claim(environ):
+    """Whether any peer header is present in a WSGI ``environ`` (asked of
+    every request a proxy sees: no header name is converted for it)."""
+    return any(k in environ for k in PEER_ENVIRON)
 
 
 def verify(headers, method, path, receiver, secrets_by_peer, nonces,

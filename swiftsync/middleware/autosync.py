@@ -122,8 +122,7 @@ from swift.common.constraints import check_metadata, valid_api_version
 from swift.common.request_helpers import get_sys_meta_prefix
 from swift.common.swob import (
     HTTPBadRequest, HTTPConflict, HTTPServiceUnavailable, HTTPUnauthorized,
-    Request, Response, header_to_environ_key, wsgi_quote, wsgi_to_str,
-    wsgify)
+    Response, wsgi_quote, wsgi_to_str, wsgify)
 from swift.common.utils import (
     Timestamp, cache_from_env, close_if_possible, get_logger,
     register_swift_info)
@@ -166,8 +165,6 @@ _NOT_FORWARDED = frozenset((
     'connection', 'content-length', 'transfer-encoding', 'keep-alive',
     'authorization', 'expect')) | frozenset(
         h.lower() for h in signing.PEER_HEADERS)
-#: the environ keys of the peer headers (checked on every request)
-_PEER_ENVIRON = tuple(header_to_environ_key(h) for h in signing.PEER_HEADERS)
 _HOP_BY_HOP = frozenset(('connection', 'keep-alive', 'transfer-encoding',
                          'proxy-authenticate', 'proxy-authorization', 'te',
                          'trailers', 'upgrade'))
@@ -269,10 +266,7 @@ class AutosyncMiddleware(object):
             return self.app
         if not valid_api_version(vrs):
             return self.app  # /info, /auth... are not namespace requests
-        env = req.environ
-        # signing.is_peer_claim on the environ keys: no header name to
-        # convert six times on every request
-        if any(k in env for k in _PEER_ENVIRON):
+        if signing.is_peer_claim(req.environ):
             return self.handle_peer(req, account, container, obj)
         if not self.enabled or not account:
             return self.app
@@ -311,7 +305,7 @@ class AutosyncMiddleware(object):
                                     request=req)
         flags = set(f for f in flags.split(',') if f)
         env = req.environ
-        for k in _PEER_ENVIRON:
+        for k in signing.PEER_ENVIRON:
             env.pop(k, None)
         if path != req.path_info:
             env['PATH_INFO'] = path
@@ -742,12 +736,11 @@ class AutosyncMiddleware(object):
     def read_through(self, req, placement):
         # the headers as they came: the local attempt adds its own to the
         # request (X-Timestamp, X-Trans-Id, X-Backend-*)
-        sent = Request(dict(req.environ)).headers
+        headers = {k: v for k, v in req.headers.items()
+                   if k.lower() not in _NOT_FORWARDED}
         local = req.get_response(self.app)
         if local.status_int != 404:
             return local
-        headers = {k: v for k, v in sent.items()
-                   if k.lower() not in _NOT_FORWARDED}
         for name in placement:
             if name == self.me:
                 continue

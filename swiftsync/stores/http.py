@@ -22,6 +22,7 @@ filters) and light next to urllib3 (``swiftsync mirror``'s worker threads).
 
 import http.client
 import select
+import threading
 from urllib.parse import urlsplit
 
 from swiftsync.stores.base import (
@@ -238,6 +239,33 @@ class ConnectionPool:
     def close(self):
         while self.idle:
             self.idle.pop().close()
+
+
+class Pools:
+    """A :class:`ConnectionPool` per ``scheme://host:port``, made on first
+    use; safe to share between threads."""
+
+    def __init__(self, timeout=10.0, max_idle=32, verify=True):
+        self.timeout = timeout
+        self.max_idle = max_idle
+        self.verify = verify
+        self._pools = {}
+        self._lock = threading.Lock()
+
+    def get(self, url):
+        parts = urlsplit(url)
+        k = (parts.scheme, parts.netloc)
+        with self._lock:
+            pool = self._pools.get(k)
+            if pool is None:
+                pool = self._pools[k] = ConnectionPool(
+                    url, self.timeout, self.max_idle, self.verify)
+            return pool
+
+    def close(self):
+        with self._lock:
+            for pool in self._pools.values():
+                pool.close()
 
 
 def http_request(pool, method, path, headers, body=None, size=None):

@@ -206,6 +206,11 @@ def _wire_error(wire, status, body, what):
     return _status_error(what, status, code, message)
 
 
+def _content_md5(md5_hex):
+    """The Content-MD5 header of a body whose md5 is ``md5_hex``."""
+    return base64.b64encode(bytes.fromhex(md5_hex)).decode('ascii')
+
+
 def _body_iter(streaming_body):
     try:
         while True:
@@ -292,6 +297,23 @@ class S3Store(RemoteStore):
         if self.storage_class:
             params['StorageClass'] = self.storage_class
         return params
+
+    #: botocore write parameters as the headers of a PUT on the wire
+    _PARAM_HEADERS = {
+        'ContentType': 'Content-Type',
+        'ServerSideEncryption': 'x-amz-server-side-encryption',
+        'SSEKMSKeyId': 'x-amz-server-side-encryption-aws-kms-key-id',
+        'StorageClass': 'x-amz-storage-class'}
+
+    def _write_headers(self, content_type, metadata):
+        """What :meth:`_write_params` sets, as request headers."""
+        params = self._write_params(content_type, metadata)
+        headers = {'x-amz-meta-' + k: v
+                   for k, v in params['Metadata'].items()}
+        for param, header in self._PARAM_HEADERS.items():
+            if param in params:
+                headers[header] = params[param]
+        return headers
 
     def _info(self, name, resp):
         meta = decode_metadata(resp.get('Metadata'))
@@ -420,8 +442,7 @@ class S3Store(RemoteStore):
         params.update(Key=self.key(name), Body=IterReader(body, size),
                       ContentLength=size)
         if etag and is_md5(etag):
-            params['ContentMD5'] = base64.b64encode(
-                bytes.fromhex(etag)).decode('ascii')
+            params['ContentMD5'] = _content_md5(etag)
         try:
             resp = self.client.put_object(**params)
         except SourceChanged:
@@ -437,20 +458,9 @@ class S3Store(RemoteStore):
     def _wire_put(self, name, body_iter, size, content_type, metadata,
                   etag):
         key = self.key(name)
-        headers = {'x-amz-meta-' + k: v
-                   for k, v in encode_metadata(metadata).items()}
-        if content_type:
-            headers['Content-Type'] = content_type
-        if self.sse:
-            headers['x-amz-server-side-encryption'] = self.sse
-            if self.sse_kms_key_id:
-                headers['x-amz-server-side-encryption-aws-kms-key-id'] = \
-                    self.sse_kms_key_id
-        if self.storage_class:
-            headers['x-amz-storage-class'] = self.storage_class
+        headers = self._write_headers(content_type, metadata)
         if etag and is_md5(etag):
-            headers['Content-MD5'] = base64.b64encode(
-                bytes.fromhex(etag)).decode('ascii')
+            headers['Content-MD5'] = _content_md5(etag)
         body = HashingIter(body_iter, size, 'PUT %s' % name, expected=etag)
         try:
             status, rheaders, rbody = self.wire.request(
@@ -522,8 +532,7 @@ class S3Store(RemoteStore):
                       PartNumber=part.number, Body=reader,
                       ContentLength=part.size)
         if part.md5:
-            kwargs['ContentMD5'] = base64.b64encode(
-                bytes.fromhex(part.md5)).decode('ascii')
+            kwargs['ContentMD5'] = _content_md5(part.md5)
         try:
             resp = self.client.upload_part(**kwargs)
         except Exception as e:

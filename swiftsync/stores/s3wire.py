@@ -35,11 +35,10 @@ import datetime
 import email.utils
 import hashlib
 import hmac
-import threading
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import quote, urlsplit
 
-from swiftsync.stores.http import ConnectionPool, http_request, read_all
+from swiftsync.stores.http import Pools, http_request, read_all
 
 EMPTY_SHA256 = hashlib.sha256(b'').hexdigest()
 UNSIGNED = 'UNSIGNED-PAYLOAD'
@@ -156,24 +155,11 @@ class S3Wire(object):
         self.region = region or 'us-east-1'
         self.access_key = access_key
         self._secret = secret_key
-        self.timeout = timeout
-        self.verify = verify
-        self.max_connections = max_connections
-        self._pools = {}
-        self._lock = threading.Lock()
+        self.pools = Pools(timeout, max_connections, verify)
         self._key_date, self._key = None, None
 
     def __repr__(self):
         return '<S3Wire %s://%s>' % (self.scheme, self.netloc)
-
-    def _pool(self, host_prefix):
-        with self._lock:
-            pool = self._pools.get(host_prefix)
-            if pool is None:
-                pool = self._pools[host_prefix] = ConnectionPool(
-                    '%s://%s%s' % (self.scheme, host_prefix, self.netloc),
-                    self.timeout, self.max_connections, self.verify)
-            return pool
 
     def _signing_key(self, date):
         if self._key_date != date:
@@ -240,14 +226,13 @@ class S3Wire(object):
             EMPTY_SHA256 if body is None else UNSIGNED))
         if query:
             path += '?' + canonical_query(query)
-        return http_request(self._pool(prefix), method, path, hdrs, body,
-                            size)
+        pool = self.pools.get('%s://%s%s' % (self.scheme, prefix,
+                                             self.netloc))
+        return http_request(pool, method, path, hdrs, body, size)
 
     def error(self, body):
         """(code, message) of an error response's body (read, closed)."""
         return error_of(read_all(body, limit=ERROR_BODY_LIMIT // 64))
 
     def close(self):
-        with self._lock:
-            for pool in self._pools.values():
-                pool.close()
+        self.pools.close()

@@ -42,7 +42,7 @@ from swiftsync.stores.base import (
     close_iter, is_md5, md5_tee, parallel_map, split_metadata, unquote_etag,
     written_info)
 from swiftsync.stores.http import (
-    ConnectionPool, http_request, read_all as _read_all)
+    Pools, http_request, read_all as _read_all)
 
 META_PREFIX = 'x-object-meta-'
 #: rows per listing request: the next page is asked for while the caller
@@ -483,18 +483,13 @@ class SwiftAuth:
         self.max_connections = max_connections
         self.token = None
         self.storage_url = None
-        self.pools = {}
+        self.pools = Pools(timeout, max_connections, verify)
 
     def __repr__(self):
         return '<SwiftAuth %s as %s>' % (self.auth_url, self.user)
 
     def pool(self, url):
-        parts = urlsplit(url)
-        k = (parts.scheme, parts.netloc)
-        if k not in self.pools:
-            self.pools[k] = ConnectionPool(url, self.timeout,
-                                           self.max_connections, self.verify)
-        return self.pools[k]
+        return self.pools.get(url)
 
     def invalidate(self):
         self.token = None
@@ -571,8 +566,7 @@ class SwiftAuth:
                              'catalog' % self.auth_url, status, False)
 
     def close(self):
-        for pool in self.pools.values():
-            pool.close()
+        self.pools.close()
 
 
 class RemoteSwift(SwiftProtocolStore):

@@ -1,7 +1,7 @@
 """swiftsync.signing: signed requests between autosync clusters."""
 
 import pytest
-from swift.common.swob import HeaderKeyDict
+from swift.common.swob import HeaderKeyDict, Request
 
 from swiftsync import signing
 from swiftsync.signing import NonceCache, SignatureError, sign_headers, verify
@@ -124,10 +124,12 @@ def test_bad_timestamp(ts):
 
 
 def test_is_peer_claim():
-    assert signing.is_peer_claim(HeaderKeyDict({'X-Swiftsync-Peer': 'c1'}))
-    assert signing.is_peer_claim(HeaderKeyDict(
+    def environ(headers):
+        return Request.blank('/v1/a', headers=headers).environ
+    assert signing.is_peer_claim(environ({'X-Swiftsync-Peer': 'c1'}))
+    assert signing.is_peer_claim(environ(
         {'x-swiftsync-peer-signature': 'x'}))
-    assert not signing.is_peer_claim(HeaderKeyDict({'X-Auth-Token': 't'}))
+    assert not signing.is_peer_claim(environ({'X-Auth-Token': 't'}))
 
 
 def test_errors_never_show_secret_or_signature():
