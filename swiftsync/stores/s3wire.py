@@ -38,7 +38,8 @@ import hmac
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import quote, urlsplit
 
-from swiftsync.stores.http import Pools, http_request, read_all
+from swiftsync.stores.base import close_iter
+from swiftsync.stores.http import Pools, http_request
 
 EMPTY_SHA256 = hashlib.sha256(b'').hexdigest()
 UNSIGNED = 'UNSIGNED-PAYLOAD'
@@ -231,8 +232,20 @@ class S3Wire(object):
         return http_request(pool, method, path, hdrs, body, size)
 
     def error(self, body):
-        """(code, message) of an error response's body (read, closed)."""
-        return error_of(read_all(body, limit=ERROR_BODY_LIMIT // 64))
+        """(code, message) of an error response's body, from its first
+        ERROR_BODY_LIMIT bytes: an S3 error document is small, a proxy's
+        error page in front of S3 may not be, and its status must still
+        be the error reported. The body is closed."""
+        data, size = [], 0
+        try:
+            for chunk in body:
+                data.append(chunk)
+                size += len(chunk)
+                if size >= ERROR_BODY_LIMIT:
+                    break
+        finally:
+            close_iter(body)
+        return error_of(b''.join(data))
 
     def close(self):
         self.pools.close()

@@ -135,3 +135,24 @@ def test_which_targets_read_on_the_lean_path(endpoint, style, wire):
         with mock.patch.object(stores, 's3_client_for',
                                return_value='botocore client'):
             assert store.client == 'botocore client'
+
+
+def test_a_large_error_page_keeps_its_status():
+    """A 502 page of a proxy in front of S3, larger than any S3 error
+    document: read in part, closed, and the answer is still a retryable
+    502, not 'response too large'."""
+    from swiftsync.stores import s3
+
+    class Page(object):
+        closed = False
+
+        def __iter__(self):
+            for _ in range(1000):
+                yield b'<html>' + b'x' * 65536
+
+        def close(self):
+            self.closed = True
+    page = Page()
+    wire = S3Wire('http://127.0.0.1:1', 'AK', 'SK')
+    err = s3._wire_error(wire, 502, page, 'GET b/k')
+    assert (err.status, err.retryable, page.closed) == (502, True, True)
