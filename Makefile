@@ -8,7 +8,7 @@ KEEP ?=
 BENCH_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: all setup system demo test unit integration chaos bench docs clean
+.PHONY: all setup system demo test unit integration compat chaos bench docs clean
 
 all: test
 
@@ -32,14 +32,20 @@ demo: setup
 	$(PY) -m swiftsync.devcluster.tour --workdir $(WORK)/demo $(if $(KEEP),--keep)
 
 # includes the short subset of the chaos suite (test/chaos, SWIFTSYNC_CHAOS=short)
+# and Swift's own functional suite through our filters (test/compat)
 test: setup
-	$(PY) -m pytest -q test/unit test/integration test/chaos $(PYTEST_ARGS)
+	$(PY) -m pytest -q test/unit test/integration test/chaos test/compat $(PYTEST_ARGS)
 
 unit: setup
 	$(PY) -m pytest -q test/unit $(PYTEST_ARGS)
 
 integration: setup
 	$(PY) -m pytest -q test/integration $(PYTEST_ARGS)
+
+# Swift's functional suite (the sdist of the installed swift, cached in
+# work/swift-sdist) through every filter, against a bare pipeline
+compat: setup
+	$(PY) -m pytest -q test/compat $(PYTEST_ARGS)
 
 # the whole chaos suite at the sizes of doc/reliability.md (under 20 minutes)
 chaos: setup

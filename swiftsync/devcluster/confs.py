@@ -55,6 +55,11 @@ USERS = (
     ('user_test_tester', 'testing', '.admin'),
     ('user_test2_tester2', 'testing2', '.admin'),
     ('user_s3_s3user', 's3secret', '.admin'),
+    # the other users of Swift's functional suite (test/sample.conf): a
+    # second owner and a plain user of AUTH_test, and a service user
+    ('user_test_tester2', 'testing2', '.admin'),
+    ('user_test_tester3', 'testing3', ''),
+    ('user_test5_tester5', 'testing5', 'service'),
 )
 
 
@@ -179,7 +184,12 @@ def _filter_section(name, cl, swiftsync_conf):
     if name == 'cache':
         items.append(('memcache_servers', cl.memcache_servers))
     elif name == 'tempauth':
-        items += [(k, '%s %s' % (pw, roles)) for k, pw, roles in USERS]
+        items += [(k, ('%s %s' % (pw, roles)).strip())
+                  for k, pw, roles in USERS]
+        # a second reseller prefix for the service-token tests of Swift's
+        # functional suite; AUTH_ stays the first, the default
+        items += [('reseller_prefix', 'AUTH, SERVICE'),
+                  ('SERVICE_require_group', 'service')]
     elif name == 'versioned_writes':
         items += [('allow_versioned_writes', 'true'),
                   ('allow_object_versioning', 'true')]
