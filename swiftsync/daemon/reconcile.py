@@ -39,6 +39,13 @@ filter, with the same operator file. Each pass:
    and the sync ring say is updated. Nothing is ever deleted by this step:
    a copy on a cluster outside the placement is reported only.
 
+3. **Carries versions.** A container with Swift's object versioning
+   enabled has no container sync (Swift refuses both on one container):
+   the versions written on this cluster that a copy with versioning
+   enabled does not list are sent to it, oldest first, with their version
+   ids (see :mod:`swiftsync.versions`). Each cluster's reconcile sends its
+   own; a version the peer lists is not sent again.
+
 ``--once`` runs one pass and prints its report (JSON); ``--dry-run`` only
 reports the queue depth and the differences.
 """
@@ -48,8 +55,9 @@ import os
 import time
 from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import str_to_wsgi, wsgi_quote
+from swift.common.utils import config_true_value
 
-from swiftsync import synckeys
+from swiftsync import synckeys, versions
 from swiftsync.middleware.autosync import (
     PLACEMENT_HEADER, PLACEMENT_SYSMETA_HEADER, QUEUE_ACCOUNT,
     QUEUE_CONTAINER, peer_request, queue_entry, sync_ring)
@@ -57,6 +65,9 @@ from swiftsync.middleware.autosync import (
 #: container request headers compared between copies
 _ACL_HEADERS = ('X-Container-Read', 'X-Container-Write')
 _META = 'x-container-meta-'
+#: object headers a carried version keeps (with the user metadata)
+_VERSION_HEADERS = ('content-type', 'content-encoding', 'content-disposition',
+                    'content-language', 'x-object-manifest', 'etag')
 
 
 def _lower(headers):
@@ -91,6 +102,12 @@ class Copy(object):
         self.acls = {k: h.get(k.lower()) or '' for k in _ACL_HEADERS}
         self.meta = {k[len(_META):]: v for k, v in h.items()
                      if k.startswith(_META)}
+        # object_versioning shows the setting to the owner; the internal
+        # client (no such filter) sees the sysmeta it keeps
+        enabled = h.get('x-versions-enabled',
+                        h.get('x-container-sysmeta-versions-enabled'))
+        self.versioning = None if enabled is None else \
+            config_true_value(enabled)
 
 
 class Reconciler(object):
@@ -308,6 +325,9 @@ class Reconciler(object):
             not c.sync_to or c.sync_to == self.ring_sync_to(
                 ring.get(c.cluster), account, container)
             for c in holders)
+        # a versioned container cannot be synced: reconcile carries it
+        manage_sync = manage_sync and not any(
+            c.versioning is not None for c in holders)
         diffs = []
         for name, copy in sorted(copies.items()):
             where = {'account': account, 'container': container,
@@ -334,6 +354,16 @@ class Reconciler(object):
             fix = None if self.dry_run else self.apply(
                 name, method, account, container, headers)
             diffs.append(dict(where, problem=problem, fix=fix))
+            if fix == 'done' and 'X-Versions-Enabled' in headers:
+                copy.versioning = config_true_value(
+                    headers['X-Versions-Enabled'])
+        mine = copies.get(self.me)
+        if mine is not None and mine.versioning and self.me in placement:
+            for name in placement:
+                copy = copies.get(name)
+                if name == self.me or copy is None or not copy.versioning:
+                    continue
+                diffs += self.carry_versions(account, container, name)
         return diffs
 
     def desired(self, ref, account, container, placement, key, sync_dst,
@@ -346,6 +376,13 @@ class Reconciler(object):
         for k in copy.meta:
             if k not in ref.meta:
                 want['X-Remove-Container-Meta-' + k] = 'x'
+        if ref.versioning is not None:
+            want['X-Versions-Enabled'] = str(ref.versioning)
+            if copy.sync_to:
+                # the peer's autosync drops it first: Swift refuses
+                # versioning on a container-sync source
+                want['X-Container-Sync-To'] = ''
+            return want
         sync_to = self.ring_sync_to(sync_dst, account, container)
         if sync_to:
             want['X-Container-Sync-To'] = sync_to
@@ -368,11 +405,101 @@ class Reconciler(object):
             return copy.sync_to == value
         if h == 'x-container-sync-key':
             return copy.sync_key == value
+        if h == 'x-versions-enabled':
+            return copy.versioning is not None and \
+                str(copy.versioning) == value
         if header in copy.acls:
             return copy.acls[header] == value
         if h.startswith('x-remove-container-meta-'):
             return False
         return copy.meta.get(h[len(_META):]) == value
+
+    # -- versions ---------------------------------------------------------
+    def local_versions(self, account, container):
+        hidden = versions.versions_container(container)
+        try:
+            for item in self.swift.iter_objects(account, hidden):
+                yield from versions.from_hidden_listing([item])
+        except UnexpectedResponse as e:
+            if e.resp.status_int != 404:
+                raise
+
+    def peer_versions(self, cluster, account, container):
+        """The ``?versions`` listing of the copy on ``cluster``, paged.
+
+        :raises IOError: the peer did not answer a page
+        """
+        path = str_to_wsgi('/v1/%s/%s' % (account, container))
+        marker = version_marker = ''
+        while True:
+            query = {'versions': '', 'format': 'json'}
+            if marker:
+                query.update(marker=marker, version_marker=version_marker)
+            r = peer_request(self.clusters[cluster], self.me, 'GET', path,
+                             query=query)
+            if r.status == 204:
+                return
+            if r.status != 200:
+                raise IOError('listing versions: %s' % r.reason())
+            page = json.loads(r.body or b'[]')
+            if not page:
+                return
+            yield from versions.from_versions_listing(page)
+            marker = page[-1]['name']
+            version_marker = page[-1].get('version_id') or ''
+
+    def carry_versions(self, account, container, cluster):
+        """Send the versions ``cluster`` lacks; one report entry per
+        version sent (or failed)."""
+        where = {'account': account, 'container': container,
+                 'cluster': cluster}
+        sent = []
+        try:
+            todo = versions.oldest_first(versions.missing(
+                self.local_versions(account, container),
+                self.peer_versions(cluster, account, container)))
+            for v in todo:
+                fix = None if self.dry_run else self.send_version(
+                    account, container, cluster, v)
+                sent.append(dict(where, object=v.name,
+                                 version_id=v.version_id,
+                                 problem='delete marker missing'
+                                 if v.is_marker else 'version missing',
+                                 fix=fix))
+        except (IOError, UnexpectedResponse) as e:
+            sent.append(dict(where, problem='versions not compared: %s' % e,
+                             fix=None))
+        return sent
+
+    def send_version(self, account, container, cluster, version):
+        path = str_to_wsgi('/v1/%s/%s/%s' % (account, container,
+                                              version.name))
+        headers = {'X-Timestamp': version.version_id}
+        if version.is_marker:
+            r = peer_request(self.clusters[cluster], self.me, 'DELETE', path,
+                             headers)
+        else:
+            status, src, body = self.swift.get_object(
+                account, versions.versions_container(container),
+                version.hidden_name, acceptable_statuses=(2, 404))
+            if status == 404:
+                return 'gone here'
+            src = dict(src)
+            headers.update(_carried_headers(src))
+            headers['Content-Length'] = src.get('Content-Length', '0')
+            try:
+                r = peer_request(self.clusters[cluster], self.me, 'PUT',
+                                 path, headers, body=_Reader(body))
+            finally:
+                close = getattr(body, 'close', None)
+                if close:
+                    close()
+        # 409: the peer's current object is newer; the version (or marker)
+        # is in its versions container all the same. 404: a marker for an
+        # object the peer had not.
+        if r.ok or r.status in (404, 409):
+            return 'done'
+        return 'failed: %s' % r.reason()
 
     def apply(self, cluster, method, account, container, headers):
         if cluster == self.me:
@@ -390,3 +517,30 @@ class Reconciler(object):
                          str_to_wsgi('/v1/%s/%s' % (account, container)),
                          headers)
         return 'done' if r.ok else 'failed: %s' % r.reason()
+
+
+def _carried_headers(headers):
+    out = {}
+    for k, v in headers.items():
+        kl = k.lower()
+        if kl in _VERSION_HEADERS or kl.startswith('x-object-meta-'):
+            out[k] = v
+    return out
+
+
+class _Reader(object):
+    """A file-like view of a WSGI body iterable, for an upload that
+    streams: http.client reads it block by block."""
+
+    def __init__(self, app_iter):
+        self._iter = iter(app_iter)
+        self._buf = b''
+
+    def read(self, size=65536):
+        while len(self._buf) < size:
+            chunk = next(self._iter, None)
+            if chunk is None:
+                break
+            self._buf += chunk
+        out, self._buf = self._buf[:size], self._buf[size:]
+        return out

@@ -37,6 +37,18 @@ to every copy. A client that sets ``X-Container-Sync-To`` or
 ``X-Container-Sync-Key`` itself keeps its own sync settings: the container
 is still mirrored, but autosync leaves its sync configuration alone.
 
+**Versioned containers.** Swift refuses object versioning
+(``X-Versions-Enabled``) on a container-sync source, because container-sync
+carries current objects only. A versioned copy therefore has no
+``X-Container-Sync-To``: a new container ``PUT`` with ``X-Versions-Enabled``
+gets none, and enabling (or suspending) versioning on a mirrored container
+first removes the sync the filter set up there, here and on every peer, in a
+request of its own, so that Swift's ``object_versioning`` accepts the change
+(a ``Sync-To`` the client set itself stays, and Swift's ``400`` with it).
+``X-Versions-Enabled`` is mirrored like the other container settings; the
+versions themselves are carried by ``swiftsync reconcile`` (see
+:mod:`swiftsync.versions`).
+
 **Placement.** ``X-Container-Placement: c1,c3`` on a container ``PUT`` picks
 the clusters holding the container; ``-c2`` excludes a cluster from the
 default placement (the clusters with ``placement_default = true``). An
@@ -118,7 +130,8 @@ import uuid
 from urllib.parse import urlsplit, urlencode
 
 # swift first: it filters eventlet's deprecation warning
-from swift.common.constraints import check_metadata, valid_api_version
+from swift.common.constraints import (
+    check_metadata, check_utf8, valid_api_version)
 from swift.common.request_helpers import get_sys_meta_prefix
 from swift.common.swob import (
     HTTPBadRequest, HTTPConflict, HTTPServiceUnavailable, HTTPUnauthorized,
@@ -127,7 +140,8 @@ from swift.common.utils import (
     Timestamp, cache_from_env, close_if_possible, get_logger,
     register_swift_info)
 from swift.common.wsgi import make_pre_authed_request
-from swift.proxy.controllers.base import get_container_info
+from swift.proxy.controllers.base import clear_info_cache, \
+    get_container_info
 
 from eventlet import GreenPile, Timeout, sleep  # noqa: I100
 from eventlet.green.http import client as green_http
@@ -157,7 +171,9 @@ _MIRRORED = frozenset((
     'x-remove-container-write', 'x-storage-policy', 'x-versions-location',
     'x-history-location', 'x-remove-versions-location',
     'x-remove-history-location', 'x-account-access-control',
-    'content-type'))
+    'x-versions-enabled', 'content-type'))
+#: Swift's object_versioning header (any value: enabling or suspending)
+VERSIONS_ENABLED = 'X-Versions-Enabled'
 _CLIENT_SYNC = ('x-container-sync-to', 'x-container-sync-key')
 #: request headers never passed on when forwarding or reading through
 _NOT_FORWARDED = frozenset((
@@ -259,6 +275,8 @@ class AutosyncMiddleware(object):
     # -- entry ---------------------------------------------------------
     @wsgify
     def __call__(self, req):
+        if not check_utf8(wsgi_to_str(req.path_info)):
+            return self.app  # Swift's proxy answers 412, as without us
         try:
             # WSGI strings (as in PATH_INFO), like every path below
             vrs, account, container, obj = req.split_path(1, 4, True)
@@ -323,6 +341,12 @@ class AutosyncMiddleware(object):
                                       forwarded=True)
         env['swift_owner'] = True
         env['reseller_request'] = True
+        if 'X-Backend-Inbound-X-Timestamp' in req.headers:
+            # the gatekeeper set aside the timestamp the peer gave (as for
+            # container-sync, whose filter puts it back): a carried object
+            # version keeps its time, and so its version id
+            req.headers['X-Timestamp'] = req.headers.pop(
+                'X-Backend-Inbound-X-Timestamp')
         if container and not obj and req.method in ('GET', 'HEAD'):
             info = get_container_info(env, self.app,
                                       swift_source=SWIFT_SOURCE)
@@ -337,6 +361,13 @@ class AutosyncMiddleware(object):
                 return HTTPBadRequest(body=str(e).encode(), request=req)
             del req.headers[PLACEMENT_HEADER]
             req.headers[PLACEMENT_SYSMETA_HEADER] = ','.join(placement)
+        if container and not obj and req.method in ('PUT', 'POST') and \
+                VERSIONS_ENABLED in req.headers and \
+                req.headers.get('X-Container-Sync-To') == '':
+            # the peer that mirrors a versioning change tells us to drop
+            # the sync it set up here, before Swift sees the change
+            del req.headers['X-Container-Sync-To']
+            self.drop_sync(req, account, container)
         return self.app
 
     # -- client requests -----------------------------------------------
@@ -523,9 +554,15 @@ class AutosyncMiddleware(object):
         client_sync = any(h in req.headers for h in _CLIENT_SYNC)
         key = (info.get('sync_key') if existed and old_placement else None) \
             or synckeys.generate_key()
-        sync = {} if client_sync else self.sync_headers(
+        versioning = VERSIONS_ENABLED in req.headers
+        versioned = versioning or (existed and is_versioned(info))
+        sync = {} if client_sync or versioned else self.sync_headers(
             account, container, placement, key)
         base = self.mirrored_headers(req)
+        if versioning and existed and not client_sync:
+            if self.ring_synced(info, account, container, old_placement):
+                self.drop_sync(req, account, container)
+            base['X-Container-Sync-To'] = ''  # and on the peers
 
         def headers_for(name):
             h = dict(base)
@@ -601,6 +638,30 @@ class AutosyncMiddleware(object):
         authorize = req.environ.get('swift.authorize')
         return authorize is None or authorize(req) is None
 
+    def ring_synced(self, info, account, container, placement):
+        """Whether the container's Sync-To here is the one the filter set
+        up (and not the owner's own)."""
+        sync_to = info.get('sync_to')
+        if not sync_to:
+            return False
+        mine = self.sync_headers(account, container, placement, '').get(
+            self.me, {})
+        return mine.get('X-Container-Sync-To') == sync_to
+
+    def drop_sync(self, req, account, container):
+        """Remove the container's Sync-To ahead of a versioning change:
+        Swift's object_versioning, further down, refuses one on a
+        container-sync source, looking at the container info."""
+        path = '/v1/%s/%s' % (account, container)
+        resp = self.local_request(req, 'POST', path,
+                                  {'X-Container-Sync-To': ''})
+        close_if_possible(resp.app_iter)
+        clear_info_cache(req.environ, account, container)
+        if not resp.is_success:
+            self.logger.warning('autosync: could not drop the sync of %s '
+                                'for versioning: %s', wsgi_quote(path),
+                                resp.status)
+
     def local_request(self, req, method, path, headers=None):
         sub = make_pre_authed_request(req.environ, method, path,
                                       headers=headers,
@@ -619,6 +680,11 @@ class AutosyncMiddleware(object):
         path = '/v1/%s/%s' % (account, container)
         base = self.mirrored_headers(req)
         previous = previous_values(info, base)
+        if VERSIONS_ENABLED in req.headers and \
+                'X-Container-Sync-To' not in req.headers:
+            if self.ring_synced(info, account, container, placement):
+                self.drop_sync(req, account, container)
+            base['X-Container-Sync-To'] = ''  # and on the peers
         local = req.get_response(self.app)
         if not local.is_success:
             return local
@@ -704,11 +770,15 @@ class AutosyncMiddleware(object):
         local = req.get_response(self.app)
         if local.status_int not in (200, 204):
             return local
+        # req.params are WSGI strings (latin-1 of the UTF-8 bytes): the
+        # merge compares them with the names of the JSON listings, and the
+        # peer query encodes them again, so both need the real text
+        params = {k: wsgi_to_str(v) for k, v in req.params.items()}
         try:
-            params = listing.ListingParams.from_query(req.params)
+            page = listing.ListingParams.from_query(params)
         except ValueError:
             return local  # the local cluster accepted it: keep its answer
-        query = {k: v for k, v in req.params.items() if k in (
+        query = {k: v for k, v in params.items() if k in (
             'marker', 'end_marker', 'prefix', 'delimiter', 'limit',
             'reverse')}
         query['format'] = 'json'
@@ -722,7 +792,7 @@ class AutosyncMiddleware(object):
                 listings.append(json.loads(r.body or b'[]'))
             elif r.status not in (204, 404):
                 missing.append(name)
-        merged = listing.merge_page(listings, params)
+        merged = listing.merge_page(listings, page)
         body = json.dumps(merged).encode()
         local.status = 200 if merged or local.status_int == 200 else 204
         # a 200 is json, '[]' when empty: listing_formats makes it a 204
@@ -957,10 +1027,19 @@ def streamed_response(req, result):
     return resp
 
 
+def is_versioned(info):
+    """Whether Swift's object_versioning keeps versions of the container
+    (enabled or suspended): it then cannot be a container-sync source."""
+    return bool((info.get('sysmeta') or {}).get('versions-container'))
+
+
 def previous_values(info, headers):
     """Headers that set back what ``headers`` (of a POST) change."""
     meta = info.get('meta') or {}
     out = {}
+    was = (info.get('sysmeta') or {}).get('versions-enabled')
+    if VERSIONS_ENABLED in headers and was is not None:
+        out[VERSIONS_ENABLED] = was
     for k in headers:
         kl = k.lower()
         for prefix in ('x-container-meta-', 'x-remove-container-meta-'):

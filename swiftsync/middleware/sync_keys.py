@@ -65,7 +65,7 @@ grace period is over shows ``sk:prev-key-expired``.
 import os
 import time
 
-from swift.common.constraints import valid_api_version
+from swift.common.constraints import check_utf8, valid_api_version
 from swift.common.container_sync_realms import ContainerSyncRealms
 from swift.common.registry import register_swift_info
 from swift.common.request_helpers import append_log_info
@@ -123,6 +123,8 @@ class SyncKeysMiddleware(object):
 
     @wsgify
     def __call__(self, req):
+        if not check_utf8(wsgi_to_str(req.path_info)):
+            return self.app  # Swift's proxy answers 412, as without us
         try:
             version, account, container, obj = req.split_path(3, 4, True)
         except ValueError:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 import pytest
@@ -287,6 +288,50 @@ def test_account_listing_merges_the_namespace(env):
     assert status == 200
     assert body.decode().split() == [prefix + '-c', prefix + '-b',
                                      prefix + '-a']
+
+
+@pytest.mark.parametrize('fmt', ['json', 'plain', 'xml'])
+def test_account_listing_with_non_ascii_params_merges_the_namespace(env, fmt):
+    # containers only on c1 and only on c3: c2 must merge both, bounded
+    # by the non-ASCII marker, end_marker and prefix as Swift bounds them
+    prefix = unique('ü')
+    names = ['%s-%s' % (prefix, s) for s in ('a', 'é', 'ж', '\U0001f600')]
+    for i, name in enumerate(names):
+        swift(env, 'c1' if i % 2 else 'c3').put_container(
+            name, headers={'X-Container-Placement': 'c1' if i % 2 else 'c3'})
+    tok = token(env, 'c2')
+    for query, want in (
+            ({'prefix': prefix}, names),
+            ({'prefix': prefix, 'marker': names[1]}, names[2:]),
+            ({'prefix': prefix, 'end_marker': names[2]}, names[:2]),
+            ({'prefix': prefix, 'marker': names[2], 'reverse': 'true'},
+             names[1::-1]),
+            ({'prefix': prefix + '-', 'delimiter': 'ж'}, names)):
+        q = '&'.join('%s=%s' % (k, quote(v)) for k, v in query.items())
+        status, headers, body = raw(
+            env, 'c2', 'GET', '/v1/AUTH_test?format=%s&%s' % (fmt, q),
+            {'X-Auth-Token': tok})
+        assert status == 200, (query, status, body)
+        text = body.decode('utf-8')
+        if fmt == 'json':
+            got = [c.get('name', c.get('subdir')) for c in json.loads(text)]
+        elif fmt == 'plain':
+            got = text.split('\n')[:-1]
+        else:
+            got = [e.get('name') or e.findtext('name')
+                   for e in ET.fromstring(body)]
+        assert got == want, query
+
+
+def test_invalid_utf8_and_nul_names_are_412_as_in_swift(env):
+    tok = token(env, 'c1')
+    for path in ('/v1/AUTH_test/%FF', '/v1/AUTH_test/bad%00name',
+                 '/v1/AUTH_test/c/%FFobj'):
+        for method in ('PUT', 'POST', 'GET', 'DELETE'):
+            status, _, body = raw(env, 'c1', method, path,
+                                  {'X-Auth-Token': tok})
+            assert status == 412, (method, path, status, body)
+            assert b'Invalid UTF8 or contains NULL' in body
 
 
 def test_reseller_account_changes_are_mirrored(env):
@@ -644,3 +689,103 @@ def test_reconcile_repairs_a_missing_copy_and_metadata(env):
     assert h3['x-container-sync-key'] == h1['x-container-sync-key']
     assert h3['x-container-placement'] == 'c1,c2,c3'
 
+
+
+# -- versioned containers ----------------------------------------------------
+
+def _versions(env, name, cont):
+    """(name, version_id, is a delete marker) of every version listed on
+    cluster ``name``, as Swift lists them."""
+    _, listing = swift(env, name).get_container(cont,
+                                                query_string='versions')
+    return [(v['name'], v['version_id'],
+             v['content_type'].startswith('application/x-deleted'))
+            for v in listing]
+
+
+def test_versioning_enabled_on_a_new_mirrored_container(env):
+    cont = unique('ver')
+    resp = {}
+    swift(env, 'c1').put_container(cont, headers={
+        'X-Versions-Enabled': 'true'}, response_dict=resp)
+    assert resp['status'] == 201
+    for name in ('c1', 'c2', 'c3'):
+        h = exists(env, name, cont)
+        assert h['x-versions-enabled'] == 'True', name
+        # Swift forbids versioning on a container-sync source
+        assert 'x-container-sync-to' not in h, name
+
+
+def test_versioning_enabled_on_a_synced_container_drops_its_sync(env):
+    cont = unique('ver')
+    c1 = swift(env, 'c1')
+    c1.put_container(cont)
+    assert exists(env, 'c2', cont)['x-container-sync-to']
+    resp = {}
+    c1.post_container(cont, {'X-Versions-Enabled': 'true'},
+                      response_dict=resp)
+    assert resp['status'] == 204
+    for name in ('c1', 'c2', 'c3'):
+        h = exists(env, name, cont)
+        assert h['x-versions-enabled'] == 'True', name
+        assert 'x-container-sync-to' not in h, name
+    # suspending is mirrored too
+    c1.post_container(cont, {'X-Versions-Enabled': 'false'})
+    for name in ('c1', 'c2', 'c3'):
+        assert exists(env, name, cont)['x-versions-enabled'] == 'False'
+
+
+def test_owner_sync_and_versioning_is_refused_as_by_swift(env):
+    cont = unique('ver')
+    c1 = swift(env, 'c1')
+    c1.put_container(cont, headers={
+        'X-Container-Sync-To': '//dev/c2/AUTH_test/elsewhere',
+        'X-Container-Sync-Key': 'k' * 40})
+    with pytest.raises(ClientException) as e:
+        c1.post_container(cont, {'X-Versions-Enabled': 'true'})
+    assert e.value.http_status == 400
+    assert b'container syncing' in e.value.http_response_content
+
+
+def test_versions_written_on_c1_are_listed_and_restored_on_c2(env):
+    cont = unique('ver')
+    c1, c2 = swift(env, 'c1'), swift(env, 'c2')
+    c1.put_container(cont, headers={'X-Versions-Enabled': 'true'})
+    ids = []
+    for body in (b'one', b'two'):
+        resp = {}
+        c1.put_object(cont, 'doc', body, content_type='text/x-doc',
+                      headers={'X-Object-Meta-Rev': body.decode()},
+                      response_dict=resp)
+        ids.append(resp['headers']['x-object-version-id'])
+    c1.delete_object(cont, 'doc')
+    c1.put_object(cont, 'doc', b'three')
+    c1.put_object(cont, 'other/ü', b'unicode')
+    want = _versions(env, 'c1', cont)
+    assert len(want) == 5 and sum(m for _, _, m in want) == 1
+    assert _versions(env, 'c2', cont) == []  # nothing synced it yet
+
+    out = reconcile(env, 'c1')
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    carried = [d for d in report['differences']
+               if d['container'] == cont and d.get('version_id')]
+    assert len(carried) == 2 * 5  # to c2 and c3
+    assert all(d['fix'] == 'done' for d in carried), carried
+    for name in ('c2', 'c3'):
+        assert _versions(env, name, cont) == want, name
+
+    # the peer serves each version, and restores one as Swift does
+    h, body = c2.get_object(cont, 'doc', query_string='version-id=' + ids[0])
+    assert body == b'one' and h['x-object-meta-rev'] == 'one'
+    assert h['content-type'] == 'text/x-doc'
+    assert c2.get_object(cont, 'doc')[1] == b'three'
+    status, _, _ = raw(env, 'c2', 'PUT', '/v1/AUTH_test/%s/doc?version-id=%s'
+                       % (cont, ids[1]), {'X-Auth-Token': token(env, 'c2')})
+    assert status == 201
+    assert c2.get_object(cont, 'doc')[1] == b'two'
+
+    # a second pass sends nothing again
+    again = json.loads(reconcile(env, 'c1').stdout)
+    assert not [d for d in again['differences']
+                if d['container'] == cont and d.get('version_id')]
