@@ -569,6 +569,24 @@ _GLOBALS = {
         'Fraction of the events sent to StatsD, in (0, 1].')),
 }
 
+#: values of ``trailing_slash`` in a [target:NAME] of type = s3
+TRAILING_SLASH_CHOICES = ('suffix', 'keep')
+
+
+def default_trailing_slash(endpoint):
+    """The ``trailing_slash`` of an S3 target that does not set it:
+    ``keep`` for AWS (no endpoint, or a host under amazonaws.com), which
+    holds a key ending in '/' as any other object; ``suffix`` for every
+    other endpoint, since S3 clones built on a file tree (SeaweedFS, MinIO)
+    answer such a key with no content and no metadata."""
+    if not endpoint:
+        return 'keep'
+    host = (urlsplit(endpoint).hostname or '').lower().rstrip('.')
+    if host == 'amazonaws.com' or host.endswith('.amazonaws.com'):
+        return 'keep'
+    return 'suffix'
+
+
 _TARGET_COMMON = {
     'type': Key(_choice('s3', 'swift'), None, True, help=(
         'The kind of remote store; decides which other keys are valid.')),
@@ -611,6 +629,14 @@ _S3 = dict(_TARGET_COMMON, **{
         'Size of the HTTP connection pool to the store.')),
     'verify_ssl': Key(parse_bool, True, help=(
         'Verify the TLS certificate of an https endpoint.')),
+    'trailing_slash': Key(_choice(*TRAILING_SLASH_CHOICES), None, help=(
+        "How an object name ending in '/' becomes a key. keep: the name as "
+        'it is (AWS, Swift s3api; the keys swift-s3-sync wrote are adopted '
+        'as they are); suffix: <name>.swiftsync-trailing-slash, for S3 '
+        "clones built on a file tree (SeaweedFS, MinIO) that take 'dir/' "
+        'for a directory and drop its content. Default keep for AWS (no '
+        'endpoint, or an amazonaws.com one), suffix for any other '
+        'endpoint.')),
 })
 
 _SWIFT = dict(_TARGET_COMMON, **{
@@ -782,6 +808,14 @@ class S3Target(Target):
     storage_class: str | None = None
     max_connections: int = 32
     verify_ssl: bool = True
+    #: 'keep' or 'suffix' once built; None here means "the default of
+    #: the endpoint" (:func:`default_trailing_slash`)
+    trailing_slash: str | None = None
+
+    def __post_init__(self):
+        if self.trailing_slash is None:
+            object.__setattr__(self, 'trailing_slash',
+                               default_trailing_slash(self.endpoint))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -118,7 +118,8 @@ def open_store(target, account, container, mapping=None, soon=False):
                        layout=target.layout, prefix=target.prefix,
                        sse=target.sse, sse_kms_key_id=target.sse_kms_key_id,
                        storage_class=target.storage_class, wire=wire,
-                       make_client=lambda: s3_client_for(target))
+                       make_client=lambda: s3_client_for(target),
+                       trailing_slash=target.trailing_slash)
     if target.type == 'swift':
         from swiftsync.stores.swift import RemoteSwift
         return RemoteSwift(swift_auth_for(target), name)

@@ -27,6 +27,12 @@ Keys (see doc/stores.rst):
 * ``native`` layout: ``<prefix><object>``; manifests under
   ``<prefix>.swiftsync-manifests/``.
 
+An object name ending in ``/`` is the key as it is with ``trailing_slash =
+keep`` (AWS, Swift's s3api; what swift-s3-sync writes), or
+``<key>.swiftsync-trailing-slash`` with ``trailing_slash = suffix``: S3
+clones built on a file tree (SeaweedFS, MinIO) take a key ending in ``/``
+for a directory, and answer it with no content and no metadata.
+
 User metadata is ASCII on the wire: a value that is not printable ASCII (or
 has leading/trailing blanks, or starts with ``=?``) is sent as an RFC 2047
 encoded word ``=?UTF-8?B?...?=``; a name that is not ``[a-z0-9._-]`` is
@@ -58,6 +64,7 @@ PREFIX_SPACE = 16 ** 6
 MANIFEST_SUFFIX = '.swift_slo_manifest'
 NATIVE_MANIFEST_DIR = '.swiftsync-manifests/'
 #: appended to the key of an object whose name ends with '/'
+#: (``trailing_slash = suffix``)
 TRAILING_SLASH = '.swiftsync-trailing-slash'
 
 
@@ -232,7 +239,7 @@ class S3Store(RemoteStore):
     def __init__(self, client, bucket, account='', container='',
                  layout='hashed', prefix='', sse=None, sse_kms_key_id=None,
                  storage_class=None, part_concurrency=4, wire=None,
-                 make_client=None):
+                 make_client=None, trailing_slash='suffix'):
         self._client = client
         #: builds the botocore client on first use when ``client`` is None
         self._make_client = make_client
@@ -250,6 +257,12 @@ class S3Store(RemoteStore):
         self.sse = sse
         self.sse_kms_key_id = sse_kms_key_id
         self.storage_class = storage_class
+        if trailing_slash not in ('suffix', 'keep'):
+            raise ValueError('trailing_slash must be suffix or keep, not %r'
+                             % (trailing_slash,))
+        #: 'suffix': a name ending in '/' is kept under <key>TRAILING_SLASH;
+        #: 'keep': it is its key as it is (see the module docstring)
+        self.trailing_slash = trailing_slash
         self.max_name_length = max(0, 1024 - len(self.base.encode('utf-8')))
 
     @property
@@ -267,7 +280,7 @@ class S3Store(RemoteStore):
         return '<S3Store s3://%s/%s>' % (self.bucket, self.base)
 
     def key(self, name):
-        if name.endswith('/'):
+        if name.endswith('/') and self.trailing_slash == 'suffix':
             # S3 clones (SeaweedFS, MinIO) take a key ending in '/' for a
             # directory and drop its content: keep such names apart
             return self.base + name + TRAILING_SLASH
@@ -278,7 +291,8 @@ class S3Store(RemoteStore):
 
     def name_of(self, key):
         name = key[len(self.base):]
-        if name.endswith('/' + TRAILING_SLASH):
+        if self.trailing_slash == 'suffix' and \
+                name.endswith('/' + TRAILING_SLASH):
             name = name[:-len(TRAILING_SLASH)]
         return name
 

@@ -233,6 +233,37 @@ def test_empty_value_means_default():
     assert cfg.globals.interval == 30.0
 
 
+@pytest.mark.parametrize('endpoint,expected', [
+    (None, 'keep'),                                   # AWS itself
+    ('https://s3.eu-west-1.amazonaws.com', 'keep'),
+    ('https://S3.AmazonAWS.com', 'keep'),
+    ('http://127.0.0.1:8333', 'suffix'),              # SeaweedFS, MinIO...
+    ('https://amazonaws.com.example.net', 'suffix'),
+    ('https://notamazonaws.com', 'suffix'),
+])
+def test_trailing_slash_default_depends_on_endpoint(endpoint, expected):
+    cfg = loads(conf(**{'target:s3': {'endpoint': endpoint}}))
+    assert cfg.target('s3').trailing_slash == expected
+
+
+@pytest.mark.parametrize('endpoint', [None, 'http://127.0.0.1:8333'])
+@pytest.mark.parametrize('value', ['keep', 'suffix'])
+def test_trailing_slash_set_wins(endpoint, value):
+    cfg = loads(conf(**{'target:s3': {'endpoint': endpoint,
+                                      'trailing_slash': value}}))
+    assert cfg.target('s3').trailing_slash == value
+
+
+def test_bad_trailing_slash():
+    err = error(conf(**{'target:s3': {'trailing_slash': 'strip'}}))
+    assert_error(err, 'target:s3', 'trailing_slash',
+                 "must be one of: suffix, keep; got 'strip'")
+    assert err.path == '<string>'
+    err = error(conf(**{'target:west': {'trailing_slash': 'keep'}}))
+    assert_error(err, 'target:west', 'trailing_slash',
+                 'it is a key of type = s3')
+
+
 def test_propagate_delete_default_depends_on_mode():
     def pd(**keys):
         return loads(conf(**{'mapping:logs': keys})).mappings[

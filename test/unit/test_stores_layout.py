@@ -58,6 +58,37 @@ def test_trailing_slash_names_are_kept_apart():
     assert not store.name_fits('x' * (1024 - len(s3.TRAILING_SLASH)) + '/')
 
 
+def test_trailing_slash_keep_uses_the_name_as_it_is():
+    # the key swift-s3-sync writes for 'dir/' (AWS, Swift s3api)
+    store = s3.S3Store(object(), 'b', 'AUTH_a', 'c', trailing_slash='keep')
+    h = s3.hashed_prefix('AUTH_a', 'c')
+    assert store.key('dir/') == '%s/AUTH_a/c/dir/' % h
+    assert store.name_of(store.key('dir/')) == 'dir/'
+    # no name is read as a suffixed one: the key is the name
+    odd = 'dir/' + s3.TRAILING_SLASH
+    assert store.name_of(store.key(odd)) == odd
+    assert store.name_fits('x' * (1024 - len(store.base) - 1) + '/')
+    assert not store.name_fits('x' * (1024 - len(store.base)) + '/')
+    with pytest.raises(ValueError):
+        s3.S3Store(object(), 'b', trailing_slash='strip')
+
+
+def test_open_store_follows_the_target(monkeypatch):
+    from swiftsync import config, stores
+    monkeypatch.setattr(stores, 's3_client_for', lambda target: object())
+    for endpoint, keys in ((None, 'keep'), ('http://127.0.0.1:1', 'suffix')):
+        target = config.S3Target(name='t', bucket='b', access_key='a',
+                                 secret_key='s', endpoint=endpoint)
+        assert target.trailing_slash == keys
+        store = stores.open_store(target, 'AUTH_a', 'c')
+        assert store.trailing_slash == keys
+        target = config.S3Target(name='t', bucket='b', access_key='a',
+                                 secret_key='s', endpoint=endpoint,
+                                 trailing_slash='keep')
+        assert stores.open_store(target, 'AUTH_a', 'c').key('d/').endswith(
+            '/c/d/')
+
+
 @pytest.mark.parametrize('value', [
     'plain', 'välue ☃', ' leading', 'trailing ', '=?looks encoded?=',
     'tab\there', 'new\nline', '', 'x' * 300, '日本語' * 50])
