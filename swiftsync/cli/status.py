@@ -15,9 +15,11 @@
 
 """``swiftsync status CONF [--json] [--autosync]``: where the cloud sync of
 the mapped containers of this node stands, from the checkpoints and container
-DBs; and, when the operator file names autosync clusters, the autosync queue
-depth and the namespace divergence, from the comparison ``swiftsync
-reconcile --dry-run`` makes."""
+DBs (a sharded container is one row: its shard DBs are counted under its root
+container, and PENDING is ``?``, with the reason, when some of its rows are in
+shard DBs on other nodes); and, when the operator file names autosync
+clusters, the autosync queue depth and the namespace divergence, from the
+comparison ``swiftsync reconcile --dry-run`` makes."""
 
 import json
 import sys
@@ -71,13 +73,25 @@ def render(rows, now=None):
     table = [head]
     for s in rows:
         err = s['last_error']
+        pending = s['rows_pending']
+        notes = []
+        if err:
+            notes.append('%s (%s ago)' % (err['message'],
+                                          _age(now - err['time'])))
+        if s.get('pending_note'):
+            # never a 0 that hides rows this node cannot see
+            notes.append('pending unknown: %s; %d pending here'
+                         % (s['pending_note'], s.get('rows_pending_here', 0)))
+        name = '%s/%s' % (s['account'], s['container'])
+        if s.get('shards'):
+            name += ' (%d shard%s)' % (s['shards'],
+                                       '' if s['shards'] == 1 else 's')
         table.append((
-            '%s/%s' % (s['account'], s['container']), s['target'] or '-',
+            name, s['target'] or '-',
             s['mode'] or '-', s['replica'], str(s['rows_synced']),
-            str(s['rows_pending']),
-            _age(s['lag_seconds']) if s['rows_pending'] else '0s',
-            ('%s (%s ago)' % (err['message'], _age(now - err['time'])))
-            if err else '-'))
+            '?' if pending is None else str(pending),
+            _age(s['lag_seconds']) if pending or pending is None else '0s',
+            '; '.join(notes) or '-'))
     widths = [max(len(r[i]) for r in table) for i in range(len(head) - 1)]
     lines = []
     for r in table:

@@ -66,6 +66,22 @@ under, the next pass aborts the multipart uploads left open on S3: those
 of the rows its replica owns, started before that pass, and any older than
 a week; another replica's upload in flight is left alone.
 
+Sharded containers: when Swift's sharder shards a container, its rows
+move from the root container's DB into shard DBs (containers of the hidden
+account ``.shards_<account>``) and new rows go there. The daemon reads a
+shard DB like any other and attributes its rows to the ROOT container: the
+root's mapping (operator mapping or the owner's opt-in, read from the root
+container), the root's remote place, the root's object paths for reads
+and archive deletes. Every DB file has its own checkpoint, so a root in
+``sharding`` state (a retiring and a fresh DB side by side) and each shard
+go on independently. A root that is ``sharded`` holds no object rows: that
+is never taken for an empty container, nothing is deleted remotely because
+of it. Rows cleaved into a new shard DB start its checkpoint from row 0;
+each is compared with the remote (the transfer engine's HEADs, or the
+remote listing of the shard's name range) and skipped when the remote copy
+is current, so nothing synced before the sharding is uploaded again and a
+row the sharding interrupted is copied from the shard.
+
 Metrics (StatsD through Swift's logger, ``log_statsd_*`` in
 ``[swiftsync]``): ``objects``, ``metadata``, ``bytes``, ``deletes``,
 ``archived``, ``skips``, ``errors``, ``passes`` and the ``lag`` timing
@@ -87,10 +103,13 @@ from swift.common.utils import (
     Timestamp, audit_location_generator, decode_timestamps, hash_path,
     whataremyips)
 from swift.common.wsgi import ConfigString
-from swift.container.backend import DATADIR, ContainerBroker
+from swift.common.utils import ShardRange, get_db_files
+from swift.container.backend import (
+    DATADIR, SHARDED, SHARDING, UNSHARDED, ContainerBroker)
 
 from swiftsync.config import UnknownNameError
-from swiftsync.daemon.checkpoint import Checkpoint, checkpoint_path
+from swiftsync.daemon.checkpoint import (
+    Checkpoint, checkpoint_path, iter_checkpoints)
 from swiftsync.middleware import optin
 from swiftsync.stores.base import NotFound, ObjectInfo, StoreError, is_md5
 
@@ -162,12 +181,21 @@ def systemic(exc):
     return False
 
 
+def pending_file_of(path):
+    """The ``.pending`` file of a container DB file: the same for every
+    epoch of a DB (``<hash>_<epoch>.db`` queues into ``<hash>.db.pending``,
+    as :class:`ContainerBroker` does)."""
+    base, name = os.path.split(path)
+    stem = name[:-len('.db')] if name.endswith('.db') else name
+    return os.path.join(base, stem.split('_', 1)[0] + '.db.pending')
+
+
 def db_signature(path):
     """What changes when rows reach a container DB: the mtime and size of
     the DB and of its ``.pending`` file (where the container server queues
     object updates)."""
     sig = []
-    for p in (path, path + '.pending'):
+    for p in (path, pending_file_of(path)):
         try:
             st = os.stat(p)
             sig.append((st.st_mtime_ns, st.st_size))
@@ -211,6 +239,21 @@ def make_internal_client(globals_, logger_name='swiftsync-sync'):
                           global_conf={'log_name': logger_name + '-ic'})
 
 
+def root_of(broker, info):
+    """(account, container) of the root container whose rows ``broker``
+    holds: the broker's own for a root (or an unsharded container), the
+    root named by the shard's sysmeta (``X-Container-Sysmeta-Shard-Quoted-
+    Root``, or the older ``...-Shard-Root``) for a shard DB. A shard DB
+    whose root sysmeta is unreadable is taken for a root of its own."""
+    try:
+        account, container = broker.root_account, broker.root_container
+    except ValueError:
+        account = container = None
+    if not account or not container:
+        return info['account'], info['container']
+    return account, container
+
+
 class ListedStore(object):
     """A destination store whose ``head`` of a name the remote listing
     does not show answers None without a request.
@@ -221,11 +264,13 @@ class ListedStore(object):
     a needless copy, never a missed one: a listed name is still HEADed.
     """
 
-    def __init__(self, store):
+    def __init__(self, store, marker='', end_marker=''):
         self._store = store
         self._names = set()
         try:
-            for item in store.list():
+            bounds = {'marker': marker, 'end_marker': end_marker} \
+                if marker or end_marker else {}
+            for item in store.list(**bounds):
                 if not isinstance(item, dict):
                     self._names.add(item.name)
         except NotFound:
@@ -286,17 +331,54 @@ def ensure_expiry(store, mapping, logger):
 
 
 class LocalDB(object):
-    """A container DB of this node that is one of its container's primary
-    replicas."""
+    """A container DB file of this node that is one of its container's
+    primary replicas.
 
-    def __init__(self, path, broker, info, ordinal, replicas):
+    ``account``/``container`` name the container its rows belong to: the
+    ROOT container for a shard DB (``db_account``/``db_container`` are the
+    shard's own names, which place the DB in the ring). ``state`` is the
+    DB's sharding state (``unsharded``, ``sharding``, ``sharded``,
+    ``collapsed``); ``retiring`` says the file is the old DB of a container
+    being sharded, its rows being cleaved into shards."""
+
+    def __init__(self, path, broker, info, ordinal, replicas, root=None,
+                 state=UNSHARDED, retiring=False):
         self.path = path
         self.broker = broker
         self.info = info
-        self.account = info['account']
-        self.container = info['container']
+        self.db_account = info['account']
+        self.db_container = info['container']
+        self.account, self.container = root or (self.db_account,
+                                                self.db_container)
         self.ordinal = ordinal
         self.replicas = replicas
+        self.state = state
+        self.retiring = retiring
+
+    @property
+    def is_shard(self):
+        return (self.account, self.container) != (self.db_account,
+                                                  self.db_container)
+
+    def shard_bounds(self):
+        """(lower, upper) names of a shard DB's range; ('', '') for a
+        root."""
+        if not self.is_shard:
+            return '', ''
+        try:
+            own = self.broker.get_own_shard_range(no_default=True)
+        except Exception:  # noqa: an old or odd DB: no bounds then
+            own = None
+        if own is None:
+            return '', ''
+        return str(own.lower or ''), str(own.upper or '')
+
+    def describe(self):
+        """What the checkpoint and ``swiftsync status`` say about the DB
+        file itself."""
+        return {'account': self.db_account, 'container': self.db_container,
+                'path': self.path, 'shard': self.is_shard,
+                'state': self.state, 'retiring': self.retiring}
 
     def mine(self, row):
         return self.replicas == 1 or ordinal_of(
@@ -335,7 +417,7 @@ class LocalDB(object):
 class Node(object):
     """Which container DBs of this node to sync, and how."""
 
-    def __init__(self, conf, logger, ring=None):
+    def __init__(self, conf, logger, ring=None, swift=None):
         self.conf = conf
         g = conf.globals
         self.logger = logger
@@ -344,6 +426,14 @@ class Node(object):
         self.ring = ring or Ring(g.swift_dir, ring_name='container')
         self.myips = whataremyips(g.bind_ip)
         self.myport = g.bind_port
+        #: an InternalClient, to read the sysmeta of a root container
+        #: none of whose DBs is on this node (made when first needed)
+        self.swift = swift
+        self._roots = {}
+
+    def begin_pass(self):
+        """Forget what was read of root containers (their opt-in)."""
+        self._roots = {}
 
     def local_dbs(self):
         """Every container DB of this node that is a primary replica."""
@@ -355,11 +445,25 @@ class Node(object):
                 yield db
 
     def open(self, path, device):
-        broker = ContainerBroker(path, logger=self.logger)
+        """The LocalDB of one DB file (each epoch of a DB is a file of its
+        own: while a container shards, its retiring DB and its fresh DB
+        are both read, each with its own checkpoint)."""
         try:
+            main = ContainerBroker(path, logger=self.logger)
+            files = main.db_files
+            if path not in files:
+                return None   # gone since the directory was listed
+            retiring = path != files[-1]
+            # the retiring DB must not take the pending updates: they go
+            # to the fresh DB (as ContainerBroker.get_brokers does it)
+            broker = ContainerBroker(path, logger=self.logger,
+                                     force_db_file=True,
+                                     skip_commits=retiring)
             info = broker.get_info()
             if broker.is_deleted():
                 return None
+            state = main.get_db_state()
+            root = root_of(broker, info)
         except DatabaseConnectionError:
             return None
         _part, nodes = self.ring.get_nodes(info['account'],
@@ -367,8 +471,55 @@ class Node(object):
         for ordinal, node in enumerate(nodes):
             if node['device'] == device and is_local_device(
                     self.myips, self.myport, node['ip'], node['port']):
-                return LocalDB(path, broker, info, ordinal, len(nodes))
+                return LocalDB(path, broker, info, ordinal, len(nodes),
+                               root=root, state=state, retiring=retiring)
         return None  # a handoff: the replicator moves it
+
+    def local_root_broker(self, account, container):
+        """A broker of the root container's DB on this node (its newest
+        DB file), or None when no primary replica of it is here."""
+        part, nodes = self.ring.get_nodes(account, container)
+        hsh = hash_path(account, container)
+        for node in nodes:
+            if not is_local_device(self.myips, self.myport, node['ip'],
+                                   node['port']):
+                continue
+            path = os.path.join(self.devices, node['device'], DATADIR,
+                                str(part), hsh[-3:], hsh, hsh + '.db')
+            broker = ContainerBroker(path, logger=self.logger)
+            if broker.db_files:
+                return broker
+        return None
+
+    def root_metadata(self, account, container):
+        """({name: (value, timestamp)} of the root container, error): its
+        metadata, where container owners' opt-in sysmeta lives, from its
+        DB on this node or else from a HEAD through the internal client.
+        Kept for the rest of the pass."""
+        key = (account, container)
+        if key in self._roots:
+            return self._roots[key]
+        found = None, None
+        try:
+            broker = self.local_root_broker(account, container)
+            if broker is not None:
+                found = broker.metadata, None
+        except DatabaseConnectionError:
+            pass
+        if found[0] is None:
+            try:
+                if self.swift is None:
+                    self.swift = make_internal_client(
+                        self.conf.globals,
+                        self.conf.globals.log_name or 'swiftsync')
+                headers = self.swift.get_container_metadata(
+                    account, container, metadata_prefix='')
+                found = {k: (v, '0') for k, v in headers.items()}, None
+            except Exception as e:  # noqa: said in status, not fatal
+                found = None, ('cannot read the root container %s/%s of '
+                               'this shard: %s' % (account, container, e))
+        self._roots[key] = found
+        return found
 
     def mapping_of(self, db):
         """(mapping, target, error) of a container; (None, None, None) when
@@ -378,7 +529,15 @@ class Node(object):
         if found:
             mapping = found[0]
         else:
-            sysmeta = optin.sysmeta_from_broker(db.broker.metadata)
+            if db.is_shard:
+                # the opt-in lives on the root container, not on its shards
+                metadata, problem = self.root_metadata(db.account,
+                                                       db.container)
+                if metadata is None:
+                    return None, None, problem
+            else:
+                metadata = db.broker.metadata
+            sysmeta = optin.sysmeta_from_broker(metadata)
             try:
                 mapping = optin.mapping_from_sysmeta(sysmeta, db.account,
                                                      db.container)
@@ -419,8 +578,10 @@ class ContainerJob(object):
 
     @property
     def where(self):
-        return '%s/%s -> %s' % (self.db.account, self.db.container,
-                                self.target.name)
+        shard = ' [shard %s/%s]' % (self.db.db_account, self.db.db_container) \
+            if getattr(self.db, 'is_shard', False) else ''
+        return '%s/%s%s -> %s' % (self.db.account, self.db.container, shard,
+                                  self.target.name)
 
     # -- one row -----------------------------------------------------------
     def eligible(self, row):
@@ -559,8 +720,14 @@ class ContainerJob(object):
         self.cp.data['running'] = True
         self.cp.save()
         if self.db.pending(self.cp.row)[0] >= LISTING_THRESHOLD:
+            # a shard DB: only its own name range of the remote place
+            lower, upper = (self.db.shard_bounds()
+                            if getattr(self.db, 'is_shard', False)
+                            else ('', ''))
             try:
-                transfer.dst = ListedStore(transfer.dst)
+                transfer.dst = ListedStore(
+                    transfer.dst, marker=lower,
+                    end_marker=upper + '\x00' if upper else '')
             except StoreError as e:
                 self.logger.info('cloud sync %s: no listing (%s); one HEAD '
                                  'per object', self.where, e)
@@ -783,6 +950,7 @@ class SyncDaemon(object):
         self.state_dir = g.state_dir
         self.node = Node(conf, logger, ring=ring)
         self.swift = swift or make_internal_client(g, g.log_name)
+        self.node.swift = self.swift
         self.pool = eventlet.GreenPool(g.concurrency)
         self._stores = {}
         #: path -> (LocalDB, db_signature) of the mapped DBs of the last pass
@@ -826,6 +994,19 @@ class SyncDaemon(object):
                 now = db_signature(path)
                 if now == seen:
                     continue
+                if now[0] is None:
+                    # the DB file is gone (deleted, or the retiring DB of
+                    # a container that finished sharding: its rows are in
+                    # the shards)
+                    del self.watched[path]
+                    if db.retiring:
+                        continue
+                    return   # a full pass now finds what replaced it
+                if not db.retiring and get_db_files(path)[-1:] != [path]:
+                    # a fresher DB appeared: the container started
+                    # sharding; a full pass now finds its fresh DB and
+                    # its shards
+                    return
                 self.watched[path] = (db, now)
                 try:
                     self.sync_container(db)
@@ -844,6 +1025,7 @@ class SyncDaemon(object):
     def run_pass(self, ignore_backoff=False):
         synced = failed = 0
         watched = {}
+        self.node.begin_pass()
         for db in self.node.local_dbs():
             try:
                 seen = db_signature(db.path)
@@ -884,6 +1066,8 @@ class SyncDaemon(object):
                              'the first row', db.account, db.container,
                              target.name, mapping.mode)
         cp.data['replica'] = [db.ordinal, db.replicas]
+        if hasattr(db, 'describe'):
+            cp.data['db'] = db.describe()
         if not ignore_backoff and cp.data.get('next_pass', 0) > now:
             return True
         job = ContainerJob(self, db, mapping, target, cp, now)
@@ -896,7 +1080,9 @@ class SyncDaemon(object):
 # swiftsync status
 
 def container_status(node, db, state_dir, now=None):
-    """The sync state of one mapped container DB of this node, or None."""
+    """The sync state of one mapped container DB file of this node, or
+    None. For a shard DB it is a part of its root container's state (see
+    :func:`collect_status`)."""
     now = now or time.time()
     mapping, target, error = node.mapping_of(db)
     if mapping is None and error is None:
@@ -930,15 +1116,108 @@ def container_status(node, db, state_dir, now=None):
         'last_pass': None if fresh else cp.data.get('last_pass'),
         'paused_until': None if fresh else cp.data.get('next_pass'),
         'stats': {} if fresh else cp.data.get('stats', {}),
+        'db': db.describe() if hasattr(db, 'describe') else None,
     }
 
 
+#: shard ranges whose shard DB may hold rows: created (it takes object
+#: updates) up to sharding; FOUND ones are still in the root's DB, SHARDED
+#: and SHRUNK ones gave their rows to other shards
+_LIVE_SHARD_STATES = (ShardRange.CREATED, ShardRange.CLEAVED,
+                      ShardRange.ACTIVE, ShardRange.SHRINKING,
+                      ShardRange.SHARDING)
+
+
+def _unknown_shards(node, account, container, parts):
+    """Why the rows of a sharded (or sharding) root cannot all be counted
+    on this node; None when they can."""
+    shard_dbs = set((p['db']['account'], p['db']['container'])
+                    for p in parts if p['db'] and p['db']['shard'])
+    roots = [p for p in parts if p['db'] and not p['db']['shard']]
+    if not roots:
+        return ('the root DB is not on this node: %d shard DB(s) here '
+                'counted, the others (and the root) are unknown'
+                % len(shard_dbs))
+    if not any(p['db']['state'] in (SHARDING, SHARDED) for p in roots):
+        return None
+    try:
+        broker = node.local_root_broker(account, container)
+        ranges = broker.get_shard_ranges() if broker else []
+    except DatabaseConnectionError:
+        ranges = []
+    live = [sr for sr in ranges if sr.state in _LIVE_SHARD_STATES]
+    missing = [sr for sr in live
+               if (sr.account, sr.container) not in shard_dbs]
+    if not missing:
+        return None
+    return ('%d of %d shard DB(s) of this container are not on this node '
+            '(their rows are synced and counted where they are)'
+            % (len(missing), len(live)))
+
+
+def aggregate_status(node, account, container, parts, retired=()):
+    """One status row for a container from the rows of its DB files on
+    this node (root DB, fresh and retiring DB of a sharding root, shard
+    DBs): sums, the worst lag, the latest error. ``rows_pending`` is None
+    (shown ``?``) with ``pending_note`` saying why when some of its rows
+    are in DBs this node does not have. ``retired``: checkpoints of DB
+    files that are gone (the retiring DB of a container that finished
+    sharding), whose stats still count."""
+    if len(parts) == 1 and not (parts[0]['db'] or {}).get('shard') and \
+            (parts[0]['db'] or {}).get('state', UNSHARDED) not in (
+                SHARDING, SHARDED) and not retired:
+        out = dict(parts[0])
+        out.update(shards=0, pending_note=None)
+        return out
+    roots = [p for p in parts if not (p['db'] or {}).get('shard')]
+    main = roots[-1] if roots else parts[0]
+    out = dict(main)
+    out['replica'] = main['replica'] if roots else '-'
+    for key in ('rows_synced', 'rows_pending', 'rows_failed'):
+        out[key] = sum(p[key] for p in parts)
+    out['lag_seconds'] = max(p['lag_seconds'] for p in parts)
+    errors = [p['last_error'] for p in parts if p['last_error']]
+    out['last_error'] = max(errors, key=lambda e: e.get('time') or 0) \
+        if errors else None
+    passes = [p['last_pass'] for p in parts]
+    out['last_pass'] = None if None in passes else min(passes)
+    pauses = [p['paused_until'] for p in parts if p['paused_until']]
+    out['paused_until'] = max(pauses) if pauses else None
+    stats = {}
+    for st in [p['stats'] for p in parts] + [c.data.get('stats') or {}
+                                              for c in retired]:
+        for k, v in st.items():
+            stats[k] = stats.get(k, 0) + v
+    out['stats'] = stats
+    out['shards'] = len([p for p in parts if (p['db'] or {}).get('shard')])
+    out['dbs'] = [dict(p['db'] or {}, rows_synced=p['rows_synced'],
+                       rows_pending=p['rows_pending']) for p in parts]
+    note = _unknown_shards(node, account, container, parts)
+    out['pending_note'] = note
+    if note:
+        out['rows_pending_here'] = out['rows_pending']
+        out['rows_pending'] = None
+    return out
+
+
 def collect_status(conf, logger, ring=None):
+    """One row per mapped container with a DB on this node; a sharded
+    container is one row, its shard DBs counted under its root."""
     node = Node(conf, logger, ring=ring)
-    out = []
+    state_dir = conf.globals.state_dir
+    groups = {}
+    live = set()
     for db in node.local_dbs():
-        status = container_status(node, db, conf.globals.state_dir)
+        live.add(checkpoint_path(state_dir, db.path))
+        status = container_status(node, db, state_dir)
         if status is not None:
-            out.append(status)
+            groups.setdefault((db.account, db.container), []).append(status)
+    retired = {}
+    for cp in iter_checkpoints(state_dir):
+        key = (cp.data.get('account'), cp.data.get('container'))
+        if key in groups and cp.path not in live:
+            retired.setdefault(key, []).append(cp)
+    out = [aggregate_status(node, a, c, parts, retired.get((a, c), ()))
+           for (a, c), parts in groups.items()]
     out.sort(key=lambda s: (s['account'], s['container']))
     return out

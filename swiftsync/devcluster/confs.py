@@ -132,6 +132,28 @@ def write_rings(cl):
         builder.get_ring().save(cl.conf('%s.ring.gz' % kind))
 
 
+#: the dev sharder: small shards, never on its own (``auto_shard``):
+#: shard ranges come from ``swift-manage-shard-ranges ... --enable``
+SHARD_CONTAINER_THRESHOLD = 200
+
+
+def sharder_items(cl, node):
+    """``[container-sharder]`` of a dev container node: run by
+    ``Deployment.shard_once``. Whole DBs go to the other nodes with a local
+    ``rsync`` (no rsync daemon): the "module" of a ring device is its
+    node's devices dir (the zone of a dev device is its node index)."""
+    return [
+        ('auto_shard', 'false'),
+        ('shard_container_threshold', str(SHARD_CONTAINER_THRESHOLD)),
+        ('cleave_batch_size', '16'),
+        ('interval', '30'),
+        ('internal_client_conf_path', cl.conf('internal-client.conf')),
+        ('rsync_module', os.path.join(cl.dir, 'node{zone}')),
+        ('recon_cache_path', os.path.join(cl.dir, 'recon')),
+        ('log_name', '%s-container-sharder%d' % (cl.name, node.index)),
+    ]
+
+
 def write_storage_confs(cl, container_sync_interval=5):
     paths = {}
     for node in cl.nodes:
@@ -163,7 +185,12 @@ def write_storage_confs(cl, container_sync_interval=5):
                         ('interval', str(container_sync_interval)),
                         ('internal_client_conf_path',
                          cl.conf('internal-client.conf'))]),
+                    ('container-sharder', sharder_items(cl, node)),
                 ]
+                # a whole DB the sharder (a replicator) pushes to another
+                # node lands in its device's tmp dir, then is moved in
+                os.makedirs(os.path.join(node.devices, node.device, 'tmp'),
+                            exist_ok=True)
             if kind == 'object':
                 sections += [('object-updater', [])]
             if kind == 'account':

@@ -22,11 +22,13 @@ The result is ``DIR/env.json``, the contract that tests, the demo and the
 benchmarks read.
 """
 
+import glob
 import http.client
 import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import time
 
@@ -392,6 +394,90 @@ class Deployment(object):
                     daemon, node['container_server_conf']])
                 names.append(name)
         return names
+
+    # -- sharding (Swift's own sharder) ---------------------------------
+    def container_dbs(self, account, container, cluster=0):
+        """{node index: [DB files]} of a container on the nodes of a
+        cluster, found by reading the DBs (no hash path needed)."""
+        from swift.container.backend import ContainerBroker
+        c = self.env['clusters'][cluster]
+        out = {}
+        for node in c['nodes']:
+            pattern = os.path.join(node['devices'], '*', 'containers', '*',
+                                   '*', '*', '*.db')
+            for path in sorted(glob.glob(pattern)):
+                try:
+                    info = ContainerBroker(path, force_db_file=True,
+                                           skip_commits=True).get_info()
+                except Exception:  # noqa: a DB being moved in
+                    continue
+                if (info['account'], info['container']) == (account,
+                                                            container):
+                    out.setdefault(node['index'], []).append(path)
+        return out
+
+    def shard_states(self, account, container, cluster=0):
+        """{node index: sharding state of the container's DB there}."""
+        from swift.container.backend import ContainerBroker
+        return {i: ContainerBroker(paths[0]).get_db_state()
+                for i, paths in self.container_dbs(
+                    account, container, cluster).items()}
+
+    def run_sharders(self, cluster=0, timeout=120):
+        """``swift-container-sharder --once`` on every node of a cluster,
+        one node after the other; returns the seconds it took."""
+        c = self.env['clusters'][cluster]
+        began = time.time()
+        for node in c['nodes']:
+            proc = subprocess.run(
+                [sys.executable, '-m', 'swiftsync.devcluster.sharder',
+                 node['container_server_conf']],
+                capture_output=True, text=True, timeout=timeout)
+            with open(os.path.join(self.workdir, 'log', 'sharder.log'),
+                      'a') as f:
+                f.write(proc.stdout + proc.stderr)
+            if proc.returncode != 0:
+                raise DevError('sharder on node %d failed: %s' % (
+                    node['index'], (proc.stderr or proc.stdout)[-2000:]))
+        return time.time() - began
+
+    def shard(self, account, container, rows_per_shard, cluster=0,
+              rounds=6, timeout=120):
+        """Shard a container with Swift's own tools: shard ranges of
+        ``rows_per_shard`` rows found in its DB on the first node that has
+        it (``swift-manage-shard-ranges DB find_and_replace N --enable
+        --force``), then sharder passes on every node until every replica
+        of the root is ``sharded``. Returns {'rounds': n, 'seconds': s,
+        'shard_ranges': [...]}."""
+        from swift.container.backend import ContainerBroker
+        c = self.env['clusters'][cluster]
+        dbs = self.container_dbs(account, container, cluster)
+        if not dbs:
+            raise DevError('no DB of %s/%s on %s' % (account, container,
+                                                      c['name']))
+        first = min(dbs)
+        conf = c['nodes'][first - 1]['container_server_conf']
+        began = time.time()
+        proc = subprocess.run(
+            [_bin('swift-manage-shard-ranges'), dbs[first][0], '--config',
+             conf, 'find_and_replace', str(rows_per_shard), '--enable',
+             '--force'], capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise DevError('swift-manage-shard-ranges: %s' % (
+                proc.stderr or proc.stdout)[-2000:])
+        for n in range(1, rounds + 1):
+            self.run_sharders(cluster, timeout)
+            states = self.shard_states(account, container, cluster)
+            if len(states) == len(c['nodes']) and \
+                    set(states.values()) == {'sharded'}:
+                broker = ContainerBroker(
+                    self.container_dbs(account, container,
+                                       cluster)[first][0])
+                return {'rounds': n, 'seconds': time.time() - began,
+                        'shard_ranges': [
+                            dict(sr) for sr in broker.get_shard_ranges()]}
+        raise DevError('%s/%s not sharded after %d sharder rounds: %s'
+                       % (account, container, rounds, states))
 
     # -- fault injection ------------------------------------------------
     def restart(self, name, timeout=30):
