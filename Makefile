@@ -18,13 +18,17 @@ $(STAMP): setup.cfg setup.py
 	$(PY) -m pip install -q -e '.[test,dev]'
 	touch $(STAMP)
 
-# Debian packages the real servers need (memcached: one per dev cluster).
+# Debian packages the real servers need (memcached: one per dev cluster;
+# rsync: Swift's container sharder copies shard DBs between nodes with it).
+SYSTEM_PACKAGES := memcached rsync
 system:
-	@command -v memcached >/dev/null 2>&1 || { \
-	  echo "installing memcached (apt-get)"; \
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing (apt-get)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq memcached >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
 setup: $(STAMP) system
 
