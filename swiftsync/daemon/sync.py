@@ -524,6 +524,11 @@ class Node(object):
     def mapping_of(self, db):
         """(mapping, target, error) of a container; (None, None, None) when
         it is not mapped. The operator's mapping wins over an opt-in."""
+        if db.container.startswith('\x00'):
+            # Swift's hidden containers (object versioning keeps versions
+            # in '\x00versions\x00<name>'): never a mapped container, not
+            # even for 'container = *'
+            return None, None, None
         found = self.conf.mappings_for(db.account, db.container)
         error = None
         if found:
