@@ -26,7 +26,7 @@ from swiftsync.devcluster import Deployment
 from swiftsync.devcluster.derive import derive_conf
 
 from test.integration.clients import s3_client, swift
-from test.integration.test_sync_daemon import s3_key
+from test.integration.test_sync_daemon import s3_key, s3_objects
 
 SWIFTSYNC = os.path.join(os.path.dirname(sys.executable), 'swiftsync')
 OPTIN = 'X-Container-Cloud-Sync-'
@@ -91,16 +91,8 @@ def total(rows, stat):
 
 def s3_listing(env, account, container):
     """{name: (etag, LastModified)} of the container's remote place."""
-    creds = env['s3_servers']['seaweedfs']
-    client = s3_client(creds)
-    prefix = s3_key(account, container, '')
-    out = {}
-    for page in client.get_paginator('list_objects_v2').paginate(
-            Bucket=creds['bucket'], Prefix=prefix):
-        for obj in page.get('Contents', []):
-            out[obj['Key'][len(prefix):]] = (obj['ETag'],
-                                             obj['LastModified'])
-    return out
+    return {name: (obj['ETag'], obj['LastModified']) for name, obj in
+            s3_objects(env, 'seaweedfs', account, container).items()}
 
 
 def s3_head(env, account, container, name):
