@@ -560,9 +560,8 @@ class AutosyncMiddleware(object):
             account, container, placement, key)
         base = self.mirrored_headers(req)
         if versioning and existed and not client_sync:
-            if self.ring_synced(info, account, container, old_placement):
-                self.drop_sync(req, account, container)
-            base['X-Container-Sync-To'] = ''  # and on the peers
+            self.unsync_for_versioning(req, info, account, container,
+                                       old_placement, base)
 
         def headers_for(name):
             h = dict(base)
@@ -638,6 +637,15 @@ class AutosyncMiddleware(object):
         authorize = req.environ.get('swift.authorize')
         return authorize is None or authorize(req) is None
 
+    def unsync_for_versioning(self, req, info, account, container,
+                              placement, peer_headers):
+        """Drop the sync set up here before a versioning change, and
+        have the peers drop theirs (``Sync-To: ''`` in the headers they
+        get)."""
+        if self.ring_synced(info, account, container, placement):
+            self.drop_sync(req, account, container)
+        peer_headers['X-Container-Sync-To'] = ''
+
     def ring_synced(self, info, account, container, placement):
         """Whether the container's Sync-To here is the one the filter set
         up (and not the owner's own)."""
@@ -682,9 +690,8 @@ class AutosyncMiddleware(object):
         previous = previous_values(info, base)
         if VERSIONS_ENABLED in req.headers and \
                 'X-Container-Sync-To' not in req.headers:
-            if self.ring_synced(info, account, container, placement):
-                self.drop_sync(req, account, container)
-            base['X-Container-Sync-To'] = ''  # and on the peers
+            self.unsync_for_versioning(req, info, account, container,
+                                       placement, base)
         local = req.get_response(self.app)
         if not local.is_success:
             return local
