@@ -49,9 +49,18 @@ def register(subparsers):
                          'pipelines (default: all that exist; "none")')
     up.add_argument('--timeout', type=float, default=60,
                     help='seconds to wait for the servers (default 60)')
-    up.add_argument('--container-sync', action='store_true',
-                    help="also run Swift's container-sync daemon on every "
-                         'node (every 5 s)')
+    csync = up.add_mutually_exclusive_group()
+    csync.add_argument('--container-sync', dest='container_sync',
+                       action='store_true', default=None,
+                       help="run Swift's container-sync daemon on every "
+                            'node (every 5 s); the default with autosync '
+                            'in the pipelines and 2+ clusters, since that '
+                            'is what makes their listings converge')
+    csync.add_argument('--no-container-sync', dest='container_sync',
+                       action='store_false',
+                       help="do not run Swift's container-sync daemon "
+                            '(mirrored containers then show objects of '
+                            'another cluster only through read-through)')
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser('down', help='stop every process of a deployment')
@@ -62,6 +71,13 @@ def register(subparsers):
     status.add_argument('--workdir', required=True)
     status.add_argument('--json', action='store_true')
     status.set_defaults(func=cmd_status)
+
+
+def wants_container_sync(env):
+    """Whether a deployment needs Swift's container-sync daemon for its
+    listings to converge: autosync mirrors containers and links their
+    sync, but the objects travel with container-sync."""
+    return 'autosync' in env['filters'] and len(env['clusters']) >= 2
 
 
 def _fail(msg):
@@ -75,7 +91,10 @@ def cmd_up(args):
             clusters=args.clusters, replicas=args.replicas, s3=args.s3,
             base_port=args.base_port, filters=args.filters,
             timeout=args.timeout)
-        if args.container_sync:
+        container_sync = args.container_sync
+        if container_sync is None:
+            container_sync = wants_container_sync(env)
+        if container_sync:
             Deployment(args.workdir).start_swift_daemon('container-sync')
     except DevError as e:
         return _fail(e)
@@ -86,6 +105,11 @@ def cmd_up(args):
     for kind, s3 in sorted(env['s3_servers'].items()):
         print('%-9s %s  bucket %s' % (kind, s3['endpoint'], s3['bucket']))
     print('filters   %s' % (', '.join(env['filters']) or 'none'))
+    print('container-sync  %s' % (
+        'running on every node' if container_sync else
+        'not running (objects reach other clusters only when it runs: '
+        'swiftsync dev up --container-sync)'
+        if wants_container_sync(env) else 'not running'))
     print('env       %s/env.json  (up in %.1f s)' % (
         env['workdir'], env['startup_seconds']))
     return 0

@@ -126,7 +126,8 @@ def test_three_clusters_three_replicas_use_every_node(tmp_path, base_port):
     workdir = str(tmp_path / 'big')
     base = _second_base(base_port, 1)
     out = run_cli('dev', 'up', '--workdir', workdir, '--clusters', '3',
-                  '--replicas', '3', '--s3', 'none', '--base-port', str(base))
+                  '--replicas', '3', '--s3', 'none', '--base-port', str(base),
+                  '--no-container-sync')
     try:
         assert out.returncode == 0, out.stderr
         env = json.load(open(os.path.join(workdir, 'env.json')))
@@ -148,6 +149,49 @@ def test_three_clusters_three_replicas_use_every_node(tmp_path, base_port):
         down = run_cli('dev', 'down', '--workdir', workdir)
     assert down.returncode == 0, down.stderr
     _assert_nothing_left(workdir)
+
+
+def test_two_autosync_clusters_converge_by_default(tmp_path, base_port):
+    """With autosync and 2 clusters, `dev up` runs Swift's container-sync
+    daemon: an object written on c1 shows in c2's listing by itself."""
+    workdir = str(tmp_path / 'conv')
+    out = run_cli('dev', 'up', '--workdir', workdir, '--clusters', '2',
+                  '--s3', 'none', '--base-port',
+                  str(_second_base(base_port, 4)))
+    try:
+        assert out.returncode == 0, out.stderr
+        assert 'container-sync  running on every node' in out.stdout
+        env = json.load(open(os.path.join(workdir, 'env.json')))
+        c1, c2 = env['clusters']
+        cont = 'conv-' + uuid.uuid4().hex[:8]
+        swift(c1).put_container(cont)
+        swift(c1).put_object(cont, 'here', b'written on c1')
+
+        def listed():
+            return [o['name'] for o in swift(c2).get_container(cont)[1]]
+        assert wait_for(listed, timeout=60) == ['here']
+        status = run_cli('dev', 'status', '--workdir', workdir)
+        assert 'c1-container-sync1' in status.stdout, status.stdout
+    finally:
+        down = run_cli('dev', 'down', '--workdir', workdir)
+    assert down.returncode == 0, down.stderr
+    _assert_nothing_left(workdir)
+
+
+def test_no_container_sync_is_said(tmp_path, base_port):
+    workdir = str(tmp_path / 'nocs')
+    out = run_cli('dev', 'up', '--workdir', workdir, '--clusters', '2',
+                  '--s3', 'none', '--base-port',
+                  str(_second_base(base_port, 4)), '--no-container-sync')
+    try:
+        assert out.returncode == 0, out.stderr
+        assert 'container-sync  not running (objects reach other ' \
+            'clusters only when it runs' in out.stdout, out.stdout
+        status = run_cli('dev', 'status', '--workdir', workdir)
+        assert 'container-sync' not in status.stdout, status.stdout
+    finally:
+        down = run_cli('dev', 'down', '--workdir', workdir)
+    assert down.returncode == 0, down.stderr
 
 
 def _assert_nothing_left(workdir):
