@@ -71,8 +71,13 @@ by this cluster alone, as if the filter were not there: sync tools that
 recognized by itself) must see this cluster's own objects.
 
 **Emptiness.** A container ``DELETE`` succeeds only when the container is
-empty on every cluster of its placement; otherwise ``409 Conflict`` and
-nothing is deleted.
+empty on every cluster of its placement. A peer whose copy still lists
+objects only because container-sync has not carried this cluster's deletes
+yet (``swift delete CONTAINER`` right after an upload) gets those deletes
+now, signed, with the time of each local tombstone (see
+:mod:`swiftsync.middleware.emptying`); an object there that is newer than
+the local delete, or was never here, makes the ``DELETE`` a ``409
+Conflict`` naming the cluster and the count, and nothing is deleted.
 
 **Consistency.** Each ``[cluster:NAME]`` has ``consistency = strict`` or
 ``eventual``. When a *strict* peer fails (refused, timed out, 5xx, or
@@ -116,6 +121,9 @@ Place the filter right after the auth filter::
     # swiftsync_conf = /etc/swift/swiftsync.conf
     # Peer requests older or newer than this (seconds) are refused.
     # replay_window = 60
+    # A container DELETE carries this cluster's object deletes to a peer
+    # copy that lists at most this many objects (see "Emptiness").
+    # carry_deletes_max = 10000
 
 With fewer than two ``[cluster:NAME]`` sections or no ``cluster =`` the
 filter mirrors nothing (and still refuses every peer claim).
@@ -150,6 +158,7 @@ from swiftsync import config as ss_config
 from swiftsync import listing
 from swiftsync import signing
 from swiftsync import synckeys
+from swiftsync.middleware.emptying import PeerEmptier
 
 SWIFT_SOURCE = 'AS'
 PLACEMENT_HEADER = 'X-Container-Placement'
@@ -162,6 +171,9 @@ PLACEMENT_SYSMETA_HEADER = (get_sys_meta_prefix('container') +
                             PLACEMENT_SYSMETA)
 QUEUE_ACCOUNT = '.swiftsync'
 QUEUE_CONTAINER = 'queue'
+#: the most objects a peer's copy may still list for a container DELETE
+#: to carry this cluster's deletes there (see emptying.py)
+CARRY_DELETES_MAX = 10000
 
 #: request headers of a container/account change that peers get too
 _MIRRORED_PREFIXES = ('x-container-meta-', 'x-remove-container-meta-',
@@ -271,6 +283,10 @@ class AutosyncMiddleware(object):
             or sorted(self.clusters)
         self.nonces = signing.NonceCache()
         self.pool = PeerPool()
+        self.emptier = PeerEmptier(
+            app, self.peer_request,
+            _positive_int(conf, 'carry_deletes_max', CARRY_DELETES_MAX),
+            self.logger, SWIFT_SOURCE)
 
     # -- entry ---------------------------------------------------------
     @wsgify
@@ -671,7 +687,7 @@ class AutosyncMiddleware(object):
                                 resp.status)
 
     def local_request(self, req, method, path, headers=None):
-        sub = make_pre_authed_request(req.environ, method, path,
+        sub = make_pre_authed_request(req.environ, method, wsgi_quote(path),
                                       headers=headers,
                                       swift_source=SWIFT_SOURCE)
         # the proxy drops ACL and sync headers of a non-owner's request
@@ -719,10 +735,15 @@ class AutosyncMiddleware(object):
         for name in sorted(heads):
             count = heads[name].header('X-Container-Object-Count')
             if heads[name].ok and count not in (None, '0'):
-                return HTTPConflict(
-                    body=('autosync: container not empty on cluster %s\n'
-                          % name).encode(), content_type='text/plain',
-                    request=req)
+                # objects this cluster deleted, container-sync not there
+                # yet: carried now, so that `swift delete CONT` works
+                done = self.emptier.empty(req, name, path, int(count))
+                if not done.emptied:
+                    resp_class = HTTPServiceUnavailable \
+                        if done.error_status == 503 else HTTPConflict
+                    return resp_class(
+                        body=('autosync: %s\n' % done.reason()).encode(),
+                        content_type='text/plain', request=req)
         reachable = [n for n, r in heads.items()
                      if r.ok or r.status == 404]
         unreachable = {n: r for n, r in heads.items() if n not in reachable}
@@ -955,7 +976,7 @@ def peer_request(cluster, me, method, path, headers=None, query=None,
     timer = Timeout(cluster.timeout if replayable else None)
     try:
         for attempt in (1, 2):
-            if pool is not None and replayable:
+            if pool is not None and replayable and attempt == 1:
                 conn, reused = pool.get(cluster)
             else:
                 conn, reused = _connect(cluster), False
@@ -972,7 +993,8 @@ def peer_request(cluster, me, method, path, headers=None, query=None,
                 conn = None
                 if not reused:
                     raise
-                # the peer closed it while it was idle: once more, anew
+                # the peer closed it while it was idle: once more, on a new
+                # connection (the other idle ones may be as stale)
         result = PeerResult(name, resp.status, dict(resp.getheaders()))
         keep, conn = conn, None
 
@@ -1116,6 +1138,18 @@ def enqueue_local(env, app, name, record):
                                     swift_source=SWIFT_SOURCE).get_response(
                                         app)
     return False
+
+
+def _positive_int(conf, key, default):
+    value = conf.get(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ValueError('autosync: %s must be a positive integer, not %r'
+                         % (key, value))
+    return number
 
 
 def filter_factory(global_conf, **local_conf):

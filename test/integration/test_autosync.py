@@ -508,6 +508,56 @@ def test_delete_not_empty_somewhere_is_409_and_deletes_nothing(env):
     assert exists(env, 'c1', cont) and exists(env, 'c3', cont)
 
 
+def listed(env, name, cont):
+    return [o['name'] for o in swift(env, name).get_container(cont)[1]]
+
+
+def gone_everywhere(env, cont, names=('c1', 'c2', 'c3')):
+    return not any(exists(env, n, cont) for n in names)
+
+
+def test_delete_right_after_deleting_the_objects_works_everywhere(env):
+    """What `swift delete CONT` does: every object deleted, then the
+    container, before container-sync carried the deletes to the peers."""
+    cont = unique()
+    swift(env, 'c1').put_container(cont)
+    names = ['o%d' % i for i in range(5)] + [u'caf\u00e9 %25 ?x']
+    for n in names:
+        swift(env, 'c1').put_object(cont, n, b'x')
+    # the peers hold them (container-sync ran)
+    for peer in ('c2', 'c3'):
+        assert wait_for(lambda: sorted(listed(env, peer, cont)) ==
+                        sorted(names), timeout=60), peer
+    start = time.time()
+    for n in names:
+        swift(env, 'c1').delete_object(cont, n)
+    swift(env, 'c1').delete_container(cont)
+    assert gone_everywhere(env, cont)
+    print('swift delete to gone everywhere: %.3f s' % (time.time() - start))
+
+
+def test_delete_keeps_an_object_newer_on_a_peer_than_the_local_delete(env):
+    cont = unique()
+    swift(env, 'c1').put_container(cont, headers={
+        'X-Container-Placement': 'c1,c3'})
+    swift(env, 'c1').put_object(cont, 'old', b'x')
+    swift(env, 'c1').put_object(cont, 'kept', b'x')
+    assert wait_for(lambda: len(listed(env, 'c3', cont)) == 2, timeout=60)
+    swift(env, 'c1').delete_object(cont, 'old')
+    swift(env, 'c1').delete_object(cont, 'kept')
+    # written again on c3 after c1's delete: newer there
+    swift(env, 'c3').put_object(cont, 'kept', b'newer on c3')
+    with pytest.raises(ClientException) as e:
+        swift(env, 'c1').delete_container(cont)
+    assert e.value.http_status == 409
+    body = e.value.http_response_content.decode()
+    assert 'container not empty on cluster c3: 1 object newer' in body, body
+    assert exists(env, 'c1', cont) and exists(env, 'c3', cont)
+    assert swift(env, 'c3').get_object(cont, 'kept')[1] == b'newer on c3'
+    # the delete c1 made did reach c3
+    assert 'old' not in listed(env, 'c3', cont)
+
+
 def test_delete_empty_removes_every_copy(env):
     cont = unique()
     swift(env, 'c3').put_container(cont)
