@@ -43,6 +43,7 @@ import base64
 import binascii
 import email.header
 import hashlib
+import heapq
 import json
 import re
 import xml.etree.ElementTree as ElementTree
@@ -288,6 +289,13 @@ class S3Store(RemoteStore):
 
     def name_fits(self, name):
         return len(self.key(name).encode('utf-8')) <= 1024
+
+    def lowest_name_after(self, key):
+        """A bound below the names of the keys after ``key`` (less the
+        base)."""
+        if self.trailing_slash == 'suffix':
+            return lowest_name_after(key)
+        return key + '\x00'
 
     def name_of(self, key):
         name = key[len(self.base):]
@@ -664,55 +672,76 @@ class S3Store(RemoteStore):
         return self._list(prefix, marker, end_marker, delimiter, limit)
 
     def _list(self, prefix, marker, end_marker, delimiter, limit):
+        entries = self._list_keys(prefix, marker, end_marker, delimiter,
+                                  limit)
+        if self.trailing_slash == 'suffix':
+            entries = in_name_order(entries)
+        else:
+            entries = (e for _, e in entries)
+        n = 0
+        for e in entries:
+            name = _name(e)
+            if marker and name <= marker:
+                # StartAfter is the marker itself, so that no name after
+                # it is missed: a name 'dir/' (key 'dir/' + TRAILING_SLASH)
+                # that is the marker, or sorts before it, comes too
+                continue
+            if end_marker and name >= end_marker:
+                return  # names come in order: none after is wanted
+            yield e
+            n += 1
+            if limit is not None and n >= limit:
+                return
+
+    def _list_keys(self, prefix, marker, end_marker, delimiter, limit):
+        """(key less the base, entry) of every object and common prefix
+        after ``marker``, in key order, a page of the bucket at a time, as
+        the caller reads on."""
         kwargs = {'Bucket': self.bucket, 'Prefix': self.base + prefix}
         if marker:
             kwargs['StartAfter'] = self.base + marker
         if delimiter:
             kwargs['Delimiter'] = delimiter
-        n = 0
+        # the first page a little over the limit: a few keys may be
+        # dropped as at or before the marker
+        kwargs['MaxKeys'] = 1000 if limit is None else min(1000, limit + 2)
         skip = self.base + NATIVE_MANIFEST_DIR if self.layout == 'native' \
             else None
         cut = len(self.base)
-        if marker.endswith('/'):
-            kwargs['StartAfter'] = self.key(marker)
         while True:
-            kwargs['MaxKeys'] = 1000 if limit is None else min(
-                1000, limit - n)
             try:
                 resp = self._list_page(kwargs) if self.wire is not None \
                     else self.client.list_objects_v2(**kwargs)
             except Exception as e:
                 raise _error(e, 'LIST %s' % self.base) from None
-            entries = []
+            rows = []
             for row in resp.get('Contents', []):
                 if skip and row['Key'].startswith(skip):
                     continue
                 etag = unquote_etag(row.get('ETag'))
-                entries.append(ObjectInfo(
+                rows.append((row['Key'][cut:], ObjectInfo(
                     name=self.name_of(row['Key']), size=row.get('Size', 0),
                     etag=etag, last_modified=row['LastModified'].timestamp()
                     if row.get('LastModified') else 0.0,
                     is_large='-' in etag,
                     content_md5=etag if is_md5(etag) else None,
                     extra={'key': row['Key'], 'listing': True,
-                           'storage_class': row.get('StorageClass')}))
+                           'storage_class': row.get('StorageClass')})))
             for row in resp.get('CommonPrefixes', []):
                 if skip and row['Prefix'].startswith(skip):
                     continue
-                entries.append({'subdir': row['Prefix'][cut:]})
-            entries.sort(key=_name)
-            for e in entries:
-                if end_marker and _name(e) >= end_marker:
-                    return
-                yield e
-                n += 1
-                if limit is not None and n >= limit:
-                    return
+                rows.append((row['Prefix'][cut:],
+                             {'subdir': row['Prefix'][cut:]}))
+            # S3 gives objects and common prefixes apart, each in order
+            rows.sort(key=lambda r: r[0])
+            for r in rows:
+                yield r
             if not resp.get('IsTruncated'):
                 return
-            if end_marker and entries and \
-                    _name(entries[-1]) + '\0' >= end_marker:
+            if end_marker and rows and self.lowest_name_after(
+                    rows[-1][0]) >= end_marker:
                 return  # a next page could only hold names past the end
+            kwargs['MaxKeys'] = 1000
             kwargs['ContinuationToken'] = resp['NextContinuationToken']
 
     #: list_objects_v2 arguments as ListObjectsV2 query parameters
@@ -755,6 +784,41 @@ class S3Store(RemoteStore):
 
 def _name(entry):
     return entry['subdir'] if isinstance(entry, dict) else entry.name
+
+
+def in_name_order(rows, suffix=TRAILING_SLASH):
+    """The entries of ``(key, entry)`` rows in key order, in name order
+    (Swift's), for ``trailing_slash = suffix``.
+
+    The two orders differ only where a name ``p/`` is kept as the key
+    ``p/`` + suffix: S3 lists it after the names ``p/x`` whose ``x`` sorts
+    before the suffix (``p/-x``, ``p/ a``, ``p/.a``), Swift before them.
+    So an entry is held back while a key still to come could carry a lower
+    name; only such names are held (a container rarely has many).
+    """
+    held, seq = [], 0
+    for key, entry in rows:
+        heapq.heappush(held, (_name(entry), seq, entry))
+        seq += 1
+        floor = lowest_name_after(key, suffix)
+        while held and held[0][0] < floor:
+            yield heapq.heappop(held)[2]
+    while held:
+        yield heapq.heappop(held)[2]
+
+
+def lowest_name_after(key, suffix=TRAILING_SLASH):
+    """A bound below every name an entry whose key sorts after ``key``
+    can have: ``p/`` for the shortest ``p/`` that begins ``key`` with the
+    rest sorting before the suffix (the key ``p/`` + suffix is still to
+    come), else just above ``key`` (a name is never lower than its key,
+    and holds no NUL)."""
+    i = key.find('/')
+    while i != -1:
+        if key[i + 1:] < suffix:
+            return key[:i + 1]
+        i = key.find('/', i + 1)
+    return key + '\x00'
 
 
 class _PartReader(IterReader):

@@ -170,3 +170,68 @@ def test_sync_daemon_writes_the_name_as_it_is_with_keep(env, c1, tmp_path):
         conn.delete_container(container)
     except swiftclient.ClientException:
         pass
+
+
+ORDER_NAMES = ['dir/', 'dir/ a', 'dir/-x', 'dir/.a', 'dir/a', 'dir/b/',
+               'dir/b/-c', 'dir-', 'e', u'\u00e9/', u'\u00e9/!']
+
+
+def test_suffix_listings_keep_swifts_order(env, c1, cfg):
+    """'dir/' is the key 'dir/.swiftsync-trailing-slash', which S3 lists
+    after 'dir/-x' and 'dir/.a'; the store still lists in Swift's order,
+    with every marker and page size (the reference: the same names in a
+    real Swift container). On Swift's s3api, whose keys list in byte order
+    as on AWS; SeaweedFS does not (next test)."""
+    names = ORDER_NAMES
+    container = 'order-' + uuid.uuid4().hex[:8]
+    conn = swift(c1)
+    conn.put_container(container)
+    store = open_store(cfg.target('s3api'), c1['account'], container)
+    assert store.trailing_slash == 'suffix'
+    for n in names:
+        conn.put_object(container, n, b'x')
+        store.put(n, iter([b'x']), 1, 'text/plain', {})
+
+    def swift_names(**q):
+        return [o.get('name', o.get('subdir'))
+                for o in conn.get_container(container, full_listing=True,
+                                            **q)[1]]
+
+    assert [e.name for e in store.list()] == swift_names()
+    for m in names:
+        assert [e.name for e in store.list(marker=m)] == \
+            swift_names(marker=m), m
+        assert [e.name for e in store.list(end_marker=m)] == \
+            swift_names(end_marker=m), m
+    for limit in (1, 2, 3):
+        paged, marker = [], ''
+        while True:
+            page = [e.name for e in store.list(marker=marker, limit=limit)]
+            if not page:
+                break
+            paged, marker = paged + page, page[-1]
+        assert paged == swift_names(), limit
+    assert [e.name for e in store.list(prefix='dir/')] == \
+        swift_names(prefix='dir/')
+    assert [e['subdir'] if isinstance(e, dict) else e.name
+            for e in store.list(prefix='dir/', delimiter='/')] == \
+        swift_names(prefix='dir/', delimiter='/')
+
+
+def test_seaweedfs_lists_keys_in_tree_order_not_byte_order(env):
+    """Evidence for doc/sync.rst (listing order): SeaweedFS, a file tree,
+    lists the key 'dir-' after 'dir/a' (its directory 'dir' sorts before
+    the file 'dir-'), and a StartAfter of 'dir-' skips everything under
+    'dir/'; S3 (and Swift) order is byte order, '/' after '-'. When this
+    test fails, SeaweedFS changed and the caveat can go."""
+    client, bucket = s3(env, 'seaweedfs')
+    base = 'order-%s/' % uuid.uuid4().hex[:8]
+    for key in ('dir-', 'dir/a', 'e'):
+        client.put_object(Bucket=bucket, Key=base + key, Body=b'x')
+
+    def keys(**kw):
+        resp = client.list_objects_v2(Bucket=bucket, Prefix=base, **kw)
+        return [r['Key'][len(base):] for r in resp.get('Contents', [])]
+    assert keys() == ['dir/a', 'dir-', 'e']
+    assert keys(StartAfter=base + 'dir-') == ['e']
+    assert keys(MaxKeys=1) == ['dir/a']
