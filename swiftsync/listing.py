@@ -129,6 +129,8 @@ def _normalize(index, source, params):
     reverse = params.reverse
     plen = len(prefix)
     last_subdir = None
+    if lo and hi and lo >= hi:
+        return  # no name lies between (a subdir could seem to)
     for entry in source:
         name = entry.get('name')
         if name is None:
