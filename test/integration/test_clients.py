@@ -19,6 +19,7 @@ from swiftsync import config, stores
 from swiftsync.devcluster import Deployment
 
 from test.integration.clients import swift
+from test.integration.test_devcluster import wait_for
 from test.integration.test_shunt import put_remote
 
 BASE = int(os.environ.get('SWIFTSYNC_TEST_BASE_PORT', '9600'))
@@ -60,15 +61,6 @@ def c2(env):
 
 def unique(prefix):
     return '%s-%s' % (prefix, uuid.uuid4().hex[:8])
-
-
-def wait_for(check, timeout=60, interval=0.5):
-    deadline = time.time() + timeout
-    while True:
-        result = check()
-        if result or time.time() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def clean_environ(**extra):
