@@ -562,9 +562,6 @@ class RemoteListing(object):
     page may still take from the remote at most; no page is fetched once
     the entries already read fill it."""
 
-    #: entries of one store listing request (S3's MaxKeys)
-    PAGE = 1000
-
     def __init__(self, store, params, location, room=None):
         self.location = location
         self.room = room
@@ -579,24 +576,11 @@ class RemoteListing(object):
         self._room = eventlet.event.Event()
         self._reader = None
         self.hungry = False
-        if params.reverse and store.kind == 's3':
-            # S3 lists forward only: walk the range forward keeping the
-            # last ``limit`` entries (memory bounded by the page); the
-            # lower bound is left to the merge, the entries above it being
-            # the tail of the walk
-            tail = collections.deque(store.list(
-                prefix=params.prefix, end_marker=params.marker,
-                delimiter=delimiter), maxlen=limit)
-            tail.reverse()
-            self._it = iter(tail)
-            self.page = limit or listing.DEFAULT_LIMIT
-        else:
-            self._it = iter(store.list(
-                prefix=params.prefix, marker=params.marker,
-                end_marker=params.end_marker, delimiter=delimiter,
-                limit=limit, reverse=params.reverse))
-            self.page = self.PAGE if store.kind == 's3' else \
-                listing.DEFAULT_LIMIT
+        self._it = iter(store.list(
+            prefix=params.prefix, marker=params.marker,
+            end_marker=params.end_marker, delimiter=delimiter,
+            limit=limit, reverse=params.reverse))
+        self.page = store.list_page
         self._reader = eventlet.spawn(self._read)
 
     def _wanted(self):

@@ -156,6 +156,9 @@ class RemoteStore:
     thread_safe = True
     #: longest object name this store can hold under its layout
     max_name_length = 1024
+    #: the most entries one listing request returns (Swift's container
+    #: listing limit); a reader ahead of a merge fetches this many at once
+    list_page = 10000
 
     def name_fits(self, name):
         """Whether this store can hold an object of that name."""

@@ -41,6 +41,7 @@ sent as ``u8--<hex of its UTF-8>``. Both are decoded on read.
 
 import base64
 import binascii
+import collections
 import email.header
 import hashlib
 import heapq
@@ -233,6 +234,8 @@ def _body_iter(streaming_body):
 class S3Store(RemoteStore):
     """A key space of one bucket (see the module docstring)."""
     kind = 's3'
+    #: S3's MaxKeys
+    list_page = 1000
     min_part_size = 5 * MiB
     max_part_size = 5 * GiB
     max_parts = 10000
@@ -663,17 +666,22 @@ class S3Store(RemoteStore):
     def list(self, prefix='', marker='', end_marker='', delimiter=None,
              limit=None, reverse=False):
         if reverse:
-            items = list(self._list(prefix, '', '', delimiter, None))
-            items = [i for i in items
-                     if (not marker or _name(i) < marker) and
-                     (not end_marker or _name(i) > end_marker)]
-            items.reverse()
-            return iter(items[:limit] if limit else items)
+            # S3 lists forward only: walk the range forward keeping its
+            # last ``limit`` entries (memory bounded by the page). The walk
+            # starts at the prefix, not at StartAfter=end_marker: SeaweedFS
+            # skips the keys below a "directory" given as StartAfter.
+            tail = collections.deque(
+                self._list(prefix, end_marker, marker, delimiter, None,
+                           seek=False), maxlen=limit or None)
+            tail.reverse()
+            return iter(tail)
         return self._list(prefix, marker, end_marker, delimiter, limit)
 
-    def _list(self, prefix, marker, end_marker, delimiter, limit):
-        entries = self._list_keys(prefix, marker, end_marker, delimiter,
-                                  limit)
+    def _list(self, prefix, marker, end_marker, delimiter, limit, seek=True):
+        """Swift's forward listing of the names in (marker, end_marker);
+        ``seek``: start S3's listing at the marker (StartAfter)."""
+        entries = self._list_keys(prefix, marker if seek else '',
+                                  end_marker, delimiter, limit)
         if self.trailing_slash == 'suffix':
             entries = in_name_order(entries)
         else:
@@ -681,17 +689,36 @@ class S3Store(RemoteStore):
         n = 0
         for e in entries:
             name = _name(e)
-            if marker and name <= marker:
+            if end_marker and name >= end_marker:
+                return  # names come in order: none after is wanted
+            if isinstance(e, dict):
+                if not self._subdir_in_range(name, marker, end_marker,
+                                             seek):
+                    continue
+            elif marker and name <= marker:
                 # StartAfter is the marker itself, so that no name after
                 # it is missed: a name 'dir/' (key 'dir/' + TRAILING_SLASH)
                 # that is the marker, or sorts before it, comes too
                 continue
-            if end_marker and name >= end_marker:
-                return  # names come in order: none after is wanted
             yield e
             n += 1
             if limit is not None and n >= limit:
                 return
+
+    def _subdir_in_range(self, subdir, marker, end_marker, seek):
+        """Does Swift list ``subdir`` between the bounds? Only if some
+        name below it lies strictly between them (and it is not the
+        marker: paging by the last entry). S3 gives a common prefix for
+        any key after StartAfter, whatever the end; where a bound falls
+        inside the subdir one more listing of it decides."""
+        if marker and (subdir == marker or (
+                subdir < marker and not marker.startswith(subdir))):
+            return False
+        if not (marker.startswith(subdir) or end_marker.startswith(subdir)):
+            return True  # every name below it lies between the bounds
+        for _ in self._list(subdir, marker, end_marker, None, 1, seek):
+            return True
+        return False
 
     def _list_keys(self, prefix, marker, end_marker, delimiter, limit):
         """(key less the base, entry) of every object and common prefix

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from swiftsync import config
 
@@ -82,6 +82,20 @@ BOUND = st.one_of(st.just(''), st.sampled_from(NAMES),
        limit=st.sampled_from([None, 1, 2, 5]),
        reverse=st.booleans(),
        fmt=st.sampled_from(['json', 'xml', None]))
+# a bound inside a subdir S3 gives as a common prefix: Swift lists the
+# subdir only if one of its names lies between the bounds
+@example(prefix='', marker='', end_marker=u'\u00e9/!', delimiter='/',
+         limit=None, reverse=True, fmt='json')
+@example(prefix='', marker='', end_marker='dir/b/-c', delimiter='/',
+         limit=None, reverse=True, fmt='json')
+@example(prefix='', marker='dir/a', end_marker='dir/b/-c', delimiter='/',
+         limit=None, reverse=False, fmt='json')
+@example(prefix='', marker='dir/', end_marker='dir/ a', delimiter='/',
+         limit=None, reverse=False, fmt='json')
+@example(prefix='dir/', marker='dir/b/-c', end_marker='', delimiter='/',
+         limit=None, reverse=False, fmt='json')
+@example(prefix='', marker=u'\u4e2d', end_marker='dir/.', delimiter='/',
+         limit=2, reverse=True, fmt='xml')
 def test_merged_listing_is_swifts(containers, prefix, marker, end_marker,
                                   delimiter, limit, reverse, fmt):
     url, token, merged, reference = containers

@@ -50,25 +50,25 @@ class FakeS3(object):
 
 def swift_listing(names, prefix='', marker='', end_marker='',
                   delimiter=None, limit=None, reverse=False):
-    """What Swift's container server answers for these object names."""
+    """What Swift's container server answers for these object names: the
+    names strictly between the bounds (swapped with ``reverse``), those
+    with the delimiter after the prefix collapsed into their subdir, a
+    subdir that is the lower bound left out (its names were paged)."""
+    lo, hi = (end_marker, marker) if reverse else (marker, end_marker)
     out = []
     for n in sorted(names):
-        if not n.startswith(prefix):
+        if not n.startswith(prefix) or (lo and n <= lo) or \
+                (hi and n >= hi):
             continue
         if delimiter:
             rest = n[len(prefix):]
             if delimiter in rest:
-                n = prefix + rest[:rest.index(delimiter) + 1]
-                if out and out[-1] == n:
+                n = prefix + rest[:rest.index(delimiter) + len(delimiter)]
+                if n == lo or (out and out[-1] == n):
                     continue
         out.append(n)
     if reverse:
         out.reverse()
-        out = [n for n in out if (not marker or n < marker) and
-               (not end_marker or n > end_marker)]
-    else:
-        out = [n for n in out if (not marker or n > marker) and
-               (not end_marker or n < end_marker)]
     return out[:limit] if limit else out
 
 

@@ -61,6 +61,7 @@ class StubContainer(object):
 class StubStore(object):
     """Lists names 1,000 a page, counting pages, like an S3 bucket."""
     kind = 's3'
+    list_page = 1000
 
     def __init__(self, names):
         self.names = sorted(names)
@@ -68,32 +69,29 @@ class StubStore(object):
 
     def list(self, prefix='', marker='', end_marker='', delimiter=None,
              limit=None, reverse=False):
-        names = [n for n in self.names if n.startswith(prefix) and
-                 (not marker or n > marker)]
-        if reverse:
-            names = names[::-1]
-        n = 0
-        last_sub = None
-        for name in names:
-            if end_marker and name >= end_marker:
-                return
+        lo, hi = (end_marker, marker) if reverse else (marker, end_marker)
+        entries, last_sub = [], None
+        for name in self.names:
+            if not name.startswith(prefix) or (lo and name <= lo) or \
+                    (hi and name >= hi):
+                continue
             cut = name.find(delimiter, len(prefix)) if delimiter else -1
             if cut >= 0:
                 # collapsed into a common prefix, as S3 does
                 sub = name[:cut + len(delimiter)]
-                if sub == last_sub:
+                if sub == last_sub or sub == lo:
                     continue
                 last_sub = sub
-                entry = {'subdir': sub}
+                entries.append({'subdir': sub})
             else:
-                entry = ObjectInfo(name=name, size=2, etag='R',
-                                   last_modified=1.5)
+                entries.append(ObjectInfo(name=name, size=2, etag='R',
+                                          last_modified=1.5))
+        if reverse:
+            entries.reverse()
+        for n, entry in enumerate(entries[:limit]):
             if n % 1000 == 0:
                 self.pages += 1
             yield entry
-            n += 1
-            if limit is not None and n >= limit:
-                return
 
 
 @pytest.fixture
