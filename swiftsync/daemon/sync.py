@@ -100,10 +100,9 @@ from swift.common.internal_client import InternalClient, UnexpectedResponse
 from swift.common.ring import Ring
 from swift.common.ring.utils import is_local_device
 from swift.common.utils import (
-    Timestamp, audit_location_generator, decode_timestamps, hash_path,
-    whataremyips)
+    ShardRange, Timestamp, audit_location_generator, decode_timestamps,
+    get_db_files, hash_path, parse_header, whataremyips)
 from swift.common.wsgi import ConfigString
-from swift.common.utils import ShardRange, get_db_files
 from swift.container.backend import (
     DATADIR, SHARDED, SHARDING, UNSHARDED, ContainerBroker)
 
@@ -214,6 +213,21 @@ def short(name, limit=120):
 def row_timestamps(row):
     """(data, content-type, metadata) Timestamps of a row."""
     return decode_timestamps(row['created_at'])
+
+
+def row_bytes(row):
+    """The size of the object a row stands for. A symlink row (every
+    object of a versioned container is one, to its current version) has
+    size 0 and its target's size in the etag's parameters."""
+    etag = row['etag'] or ''
+    if ';' in etag:
+        _, params = parse_header(etag)
+        if 'symlink_target_bytes' in params:
+            try:
+                return int(params['symlink_target_bytes'])
+            except ValueError:
+                pass
+    return row['size'] or 0
 
 
 def fingerprint(target, mapping):
@@ -531,17 +545,13 @@ class Node(object):
             return None, None, None
         found = self.conf.mappings_for(db.account, db.container)
         error = None
+        metadata = None
         if found:
             mapping = found[0]
         else:
-            if db.is_shard:
-                # the opt-in lives on the root container, not on its shards
-                metadata, problem = self.root_metadata(db.account,
-                                                       db.container)
-                if metadata is None:
-                    return None, None, problem
-            else:
-                metadata = db.broker.metadata
+            metadata, problem = self.metadata_of(db)
+            if metadata is None:
+                return None, None, problem
             sysmeta = optin.sysmeta_from_broker(metadata)
             try:
                 mapping = optin.mapping_from_sysmeta(sysmeta, db.account,
@@ -556,7 +566,22 @@ class Node(object):
             target = None
             error = ('unknown target %r: not in the operator file'
                      % mapping.target)
+        if target is not None and mapping.mode == 'archive':
+            if metadata is None:
+                metadata, _ = self.metadata_of(db)
+            if metadata and optin.is_versioned(metadata):
+                # archiving deletes the local copy, which would orphan the
+                # versions Swift keeps of it (or delete the history the
+                # owner asked for): refused, nothing touched
+                target, error = None, optin.ARCHIVE_VERSIONED
         return mapping, target, error
+
+    def metadata_of(self, db):
+        """({name: (value, timestamp)}, error) of the container a DB is
+        part of (a shard's root's)."""
+        if getattr(db, 'is_shard', False):
+            return self.root_metadata(db.account, db.container)
+        return db.broker.metadata, None
 
 
 class ContainerJob(object):
@@ -661,9 +686,9 @@ class ContainerJob(object):
             return
         if outcome == 'COPIED':
             self.logger.increment('objects')
-            self.logger.update_stats('bytes', row['size'] or 0)
+            self.logger.update_stats('bytes', row_bytes(row))
             self.cp.count('objects')
-            self.cp.count('bytes', row['size'] or 0)
+            self.cp.count('bytes', row_bytes(row))
         elif outcome == 'METADATA':
             self.logger.increment('metadata')
             self.cp.count('metadata')

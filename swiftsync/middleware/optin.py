@@ -145,6 +145,40 @@ def sysmeta_from_broker(metadata):
     return out
 
 
+#: Swift's object_versioning keeps a container's versions in the container
+#: this sysmeta names (enabled or suspended, while versions remain)
+VERSIONS_CONTAINER = 'X-Container-Sysmeta-Versions-Container'
+
+#: why archive mode and object versioning do not go together
+ARCHIVE_VERSIONED = (
+    'archive mode is refused on a versioned container: archiving deletes '
+    'the local copy, and with it the history object versioning keeps '
+    '(use mode sync, which carries the current version of each object)')
+
+
+def archives_versions(current, update, versioning):
+    """Would a container be in archive mode and keep versions?
+
+    :param current: the container's opt-in sysmeta ({sysmeta header:
+        value}, any case)
+    :param update: the sysmeta a request sets (from :func:`parse_headers`)
+    :param versioning: whether the container keeps versions after it
+    """
+    merged = {k.lower(): v for k, v in current.items()}
+    merged.update((k.lower(), v) for k, v in update.items())
+    target = merged.get(SYSMETA['target'].lower())
+    mode = (merged.get(SYSMETA['mode'].lower()) or 'sync').lower()
+    return bool(target) and mode == 'archive' and bool(versioning)
+
+
+def is_versioned(metadata):
+    """Whether a container keeps versions, from its DB metadata
+    ({name: (value, timestamp)}, any case)."""
+    wanted = VERSIONS_CONTAINER.lower()
+    return any(name.lower() == wanted and value
+               for name, (value, _ts) in metadata.items())
+
+
 def mapping_from_sysmeta(sysmeta, account, container):
     """The :class:`~swiftsync.config.Mapping` a container opted into, or
     None when it did not.

@@ -48,11 +48,16 @@ The names of the targets and the modes are published in ``/info`` under
 
 from swift.common.registry import register_swift_info
 from swift.common.request_helpers import append_log_info
-from swift.common.swob import HTTPBadRequest, HTTPForbidden, Request
-from swift.common.utils import get_logger, split_path
+from swift.common.swob import (
+    HTTPBadRequest, HTTPForbidden, Request, wsgi_to_str)
+from swift.common.utils import config_true_value, get_logger, split_path
+from swift.proxy.controllers.base import get_container_info
 
 from swiftsync import config
 from swiftsync.middleware import optin, readthrough
+
+#: Swift's object_versioning switch (on a container PUT or POST)
+VERSIONS_ENABLED = 'X-Versions-Enabled'
 
 
 class ShuntMiddleware(object):
@@ -76,7 +81,9 @@ class ShuntMiddleware(object):
             return self.app(env, start_response)
         if not container or obj:
             return self.app(env, start_response)
-        if req.method in ('PUT', 'POST') and optin.requested(req.headers):
+        if req.method in ('PUT', 'POST') and (
+                optin.requested(req.headers) or
+                VERSIONS_ENABLED in req.headers):
             self._guard(req)
         if req.method in ('HEAD', 'GET'):
             return self._show(env, start_response)
@@ -84,9 +91,10 @@ class ShuntMiddleware(object):
 
     # -- setting ---------------------------------------------------------
     def _guard(self, req):
-        """Decide on the opt-in headers where Swift decides on the request:
-        in its authorize callback, once the auth middleware has said whether
-        the user owns the account."""
+        """Decide on the opt-in headers (and on versioning an archived
+        container) where Swift decides on the request: in its authorize
+        callback, once the auth middleware has said whether the user owns
+        the account."""
         env = req.environ
         original = env.get('swift.authorize')
 
@@ -95,14 +103,30 @@ class ShuntMiddleware(object):
                 denied = original(auth_req)
                 if denied:
                     return denied
-            if not (auth_req.environ.get('swift_owner') or
-                    auth_req.environ.get('swift.authorize_override')):
-                append_log_info(auth_req.environ, 'cloud-sync:not-owner')
-                return HTTPForbidden(
-                    body=b'Only the owner of the account may set '
-                         b'X-Container-Cloud-Sync-* headers\n',
-                    content_type='text/plain', request=auth_req)
-            return self._translate(auth_req)
+            update = {}
+            if optin.requested(auth_req.headers):
+                if not (auth_req.environ.get('swift_owner') or
+                        auth_req.environ.get('swift.authorize_override')):
+                    append_log_info(auth_req.environ, 'cloud-sync:not-owner')
+                    return HTTPForbidden(
+                        body=b'Only the owner of the account may set '
+                             b'X-Container-Cloud-Sync-* headers\n',
+                        content_type='text/plain', request=auth_req)
+                try:
+                    update = optin.parse_headers(auth_req.headers,
+                                                 self.swiftsync_conf)
+                except optin.OptInError as e:
+                    append_log_info(auth_req.environ, 'cloud-sync:bad-header')
+                    return HTTPBadRequest(
+                        body=str(e).encode('utf-8') + b'\n',
+                        content_type='text/plain', request=auth_req)
+            refused = self._archived_versions(auth_req, update)
+            if refused:
+                return refused
+            for header in optin.HEADERS.values():
+                auth_req.headers.pop(header, None)
+            auth_req.headers.update(update)
+            return None
 
         if original is None and not env.get('swift.authorize_override'):
             # no auth middleware at all: the pipeline trusts every caller
@@ -110,17 +134,33 @@ class ShuntMiddleware(object):
             env['swift.authorize_override'] = True
         env['swift.authorize'] = authorize
 
-    def _translate(self, req):
-        try:
-            sysmeta = optin.parse_headers(req.headers, self.swiftsync_conf)
-        except optin.OptInError as e:
-            append_log_info(req.environ, 'cloud-sync:bad-header')
-            return HTTPBadRequest(body=str(e).encode('utf-8') + b'\n',
-                                  content_type='text/plain', request=req)
-        for header in optin.HEADERS.values():
-            req.headers.pop(header, None)
-        req.headers.update(sysmeta)
-        return None
+    def _archived_versions(self, req, update):
+        """A 400 when the request would leave the container in archive
+        mode with object versioning (optin.ARCHIVE_VERSIONED)."""
+        info = get_container_info(req.environ, self.app,
+                                  swift_source='SHUNT')
+        sysmeta = info.get('sysmeta') or {}
+        _, account, container = split_path(wsgi_to_str(req.path_info), 3, 3)
+        for mapping in self.swiftsync_conf.mappings_for(account, container):
+            # the operator's mapping wins over the owner's opt-in
+            current = {optin.SYSMETA['target']: mapping.target,
+                       optin.SYSMETA['mode']: mapping.mode}
+            update = {}
+            break
+        else:
+            current = {'X-Container-Sysmeta-' + k: v
+                       for k, v in sysmeta.items()
+                       if k.lower().startswith('cloud-sync-')}
+        versioning = bool(sysmeta.get('versions-container'))
+        if VERSIONS_ENABLED in req.headers:
+            versioning = versioning or config_true_value(
+                req.headers[VERSIONS_ENABLED])
+        if not optin.archives_versions(current, update, versioning):
+            return None
+        append_log_info(req.environ, 'cloud-sync:archive-versioned')
+        return HTTPBadRequest(
+            body=optin.ARCHIVE_VERSIONED.encode('utf-8') + b'\n',
+            content_type='text/plain', request=req)
 
     # -- showing ---------------------------------------------------------
     def _show(self, env, start_response):
