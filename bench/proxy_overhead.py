@@ -7,6 +7,7 @@ proxies to share the machine's noise. Target: ratio >= 0.97.
 
 import os
 import re
+import sys
 import time
 import uuid
 
@@ -17,7 +18,6 @@ from load import run_load
 from shunt_get import login
 
 from swiftsync.devcluster.confs import available_filters
-from swiftsync.devcluster.deploy import _bin
 
 
 def plain_proxy(dep, c1, port):
@@ -34,9 +34,11 @@ def plain_proxy(dep, c1, port):
                         'proxy-server-plain.conf')
     with open(path, 'w') as f:
         f.write(text)
-    binary = _bin('swift-proxy-server')
-    dep.procs.start('c1-proxy-plain', [binary, '--verbose', path],
-                    ports=[('127.0.0.1', port)])
+    # as the deployment starts its proxies (swiftd reads the storage
+    # policies of the cluster's swift_dir)
+    dep.procs.start('c1-proxy-plain', [
+        sys.executable, '-m', 'swiftsync.devcluster.swiftd', 'proxy-server',
+        path], ports=[('127.0.0.1', port)])
     url = 'http://127.0.0.1:%d' % port
     deadline = time.time() + 30
     while True:

@@ -110,7 +110,8 @@ __all__ = [
 DEFAULT_PATH = '/etc/swift/swiftsync.conf'
 
 #: Keys whose values are never shown: not in errors, not in ``repr()``.
-SECRET_KEYS = frozenset(('secret_key', 'key', 'password', 'secret'))
+SECRET_KEYS = frozenset(('secret_key', 'key', 'password', 'secret',
+                         'application_credential_secret'))
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -643,11 +644,22 @@ _SWIFT = dict(_TARGET_COMMON, **{
     'auth_url': Key(_url(), None, True, help=(
         'Auth endpoint: .../auth/v1.0 (tempauth, swauth) or .../v3 '
         '(Keystone).')),
-    'user': Key(_string, None, True, help=(
-        'User name; account:user for v1 auth.')),
-    'key': _secret_key(_string, 'Password or key of the user.'),
+    'user': Key(_string, None, help=(
+        'User name; account:user for v1 auth. Required, but with a '
+        'Keystone application credential.')),
+    'key': Key(_string, None, help=(
+        'Password or key of the user (required with user).'), secret=True),
     'auth_version': Key(_auth_version, 1, help=(
         'Auth protocol: 1 (also v1.0, 1.0) or 3 (Keystone v3, also v3).')),
+    'application_credential_id': Key(_string, None, help=(
+        'Keystone v3: authenticate with this application credential '
+        'instead of user and key (it names its own project).')),
+    'application_credential_secret': Key(_string, None, help=(
+        'The secret of application_credential_id.'), secret=True),
+    'region_name': Key(_string, None, help=(
+        "Keystone v3: the region whose object-store endpoint to use (a "
+        "Keystone serving several clusters has one each); default: the "
+        "catalog's first.")),
     'project_name': Key(_string, None, help=(
         'Keystone project; required with auth_version = 3.')),
     'project_domain_name': Key(_string, 'Default', help=(
@@ -822,10 +834,14 @@ class S3Target(Target):
 class SwiftTarget(Target):
     type: ClassVar[str] = 'swift'
     auth_url: str
-    user: str
-    key: str = field(repr=False)
+    user: str | None = None
+    key: str | None = field(default=None, repr=False)
     #: 1 or 3
     auth_version: int = 1
+    application_credential_id: str | None = None
+    application_credential_secret: str | None = field(default=None,
+                                                      repr=False)
+    region_name: str | None = None
     project_name: str | None = None
     project_domain_name: str = 'Default'
     user_domain_name: str = 'Default'
@@ -1149,6 +1165,19 @@ class _Loader(object):
                 raise self.error(section, 'sse_kms_key_id',
                                  'only valid with sse = aws:kms')
             return S3Target(name=name, **values)
+        if values['application_credential_id']:
+            if values['auth_version'] != 3:
+                raise self.error(section, 'application_credential_id',
+                                 'needs auth_version = 3')
+            if not values['application_credential_secret']:
+                raise self.error(section, 'application_credential_secret',
+                                 'is required with '
+                                 'application_credential_id')
+            return SwiftTarget(name=name, **values)
+        for key in ('user', 'key'):
+            if not values[key]:
+                # (the help says: or an application credential)
+                raise self.error(section, key, 'is required')
         if values['auth_version'] == 3 and not values['project_name']:
             raise self.error(section, 'project_name',
                              'is required with auth_version = 3')

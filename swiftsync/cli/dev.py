@@ -47,6 +47,11 @@ def register(subparsers):
     up.add_argument('--filters', default=None,
                     help='comma list of swiftsync filters in the proxy '
                          'pipelines (default: all that exist; "none")')
+    up.add_argument('--auth', choices=('tempauth', 'keystone'),
+                    default='tempauth',
+                    help='tempauth (default), or one real Keystone (sqlite, '
+                         'on 127.0.0.1) for every cluster, with authtoken '
+                         'and keystoneauth in the proxy pipelines')
     up.add_argument('--timeout', type=float, default=60,
                     help='seconds to wait for the servers (default 60)')
     csync = up.add_mutually_exclusive_group()
@@ -90,7 +95,7 @@ def cmd_up(args):
         env = Deployment(args.workdir).up(
             clusters=args.clusters, replicas=args.replicas, s3=args.s3,
             base_port=args.base_port, filters=args.filters,
-            timeout=args.timeout)
+            timeout=args.timeout, auth=args.auth)
         container_sync = args.container_sync
         if container_sync is None:
             container_sync = wants_container_sync(env)
@@ -98,9 +103,13 @@ def cmd_up(args):
             Deployment(args.workdir).start_swift_daemon('container-sync')
     except DevError as e:
         return _fail(e)
+    if env.get('keystone'):
+        print('keystone  %s  (user tester, password testing, project test;'
+              ' the region is the cluster)' % env['keystone']['url'])
     for c in env['clusters']:
         print('%s  %s  (%d storage node%s)' % (
-            c['name'], c['auth_url'], len(c['nodes']),
+            c['name'], c['proxy_url'] if env.get('keystone') else
+            c['auth_url'], len(c['nodes']),
             '' if len(c['nodes']) == 1 else 's'))
     for kind, s3 in sorted(env['s3_servers'].items()):
         print('%-9s %s  bucket %s' % (kind, s3['endpoint'], s3['bucket']))

@@ -43,13 +43,15 @@ def setup(conf_path, verbose, route):
     """(config, logger) for a daemon-like subcommand, or exit 2 with the
     config error. Swift's rings and swift.conf are read from the file's
     ``swift_dir`` from then on."""
-    from swift.common.utils import get_logger, set_swift_dir
+    from swift.common.utils import get_logger
+
+    from swiftsync.swiftdir import use_swift_dir
     try:
         conf = config.load(conf_path)
     except config.ConfigError as e:
         print('swiftsync: %s' % e, file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    set_swift_dir(conf.globals.swift_dir)
+    use_swift_dir(conf.globals.swift_dir)
     logger = get_logger(conf.globals.log_conf(), log_to_console=verbose,
                         log_route=route)
     return conf, logger

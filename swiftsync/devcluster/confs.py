@@ -34,7 +34,7 @@ from swiftsync.devcluster.layout import REALM
 PIPELINE = (
     'catch_errors gatekeeper healthcheck proxy-logging cache listing_formats '
     '{sync_keys} container_sync bulk tempurl ratelimit {s3api} tempauth '
-    '{autosync} {shunt} copy container-quotas account-quotas slo dlo '
+    '{autosync} staticweb {shunt} copy container-quotas account-quotas slo dlo '
     'versioned_writes symlink proxy-logging proxy-server').split()
 
 SWIFT_FILTERS = {
@@ -43,7 +43,7 @@ SWIFT_FILTERS = {
     'cache': 'memcache', 'listing_formats': 'listing_formats',
     'container_sync': 'container_sync', 'bulk': 'bulk',
     'tempurl': 'tempurl', 'ratelimit': 'ratelimit', 's3api': 's3api',
-    'tempauth': 'tempauth', 'copy': 'copy',
+    'tempauth': 'tempauth', 'staticweb': 'staticweb', 'copy': 'copy',
     'container-quotas': 'container_quotas',
     'account-quotas': 'account_quotas', 'slo': 'slo', 'dlo': 'dlo',
     'versioned_writes': 'versioned_writes', 'symlink': 'symlink',
@@ -73,10 +73,16 @@ def available_filters():
                    if ep.value.startswith('swiftsync.')})
 
 
-def pipeline(filters, s3api=False):
+#: what stands for ``tempauth`` in a pipeline with Keystone
+KEYSTONE_AUTH = ('authtoken', 'keystoneauth')
+
+
+def pipeline(filters, s3api=False, keystone=False):
     names = []
     for slot in PIPELINE:
-        if slot.startswith('{'):
+        if slot == 'tempauth' and keystone:
+            names.extend(KEYSTONE_AUTH)
+        elif slot.startswith('{'):
             name = slot.strip('{}')
             if name == 's3api':
                 if s3api:
@@ -116,17 +122,21 @@ def write_swift_conf(cl, hash_suffix):
         ('swift-hash', [('swift_hash_path_prefix', 'dev'),
                         ('swift_hash_path_suffix', hash_suffix)]),
         ('storage-policy:0', [('name', 'gold'), ('default', 'yes')]),
+        # a second policy, as most clusters have: containers of both meet
+        # (copies, versions, listings across policies)
+        ('storage-policy:1', [('name', 'silver')]),
     ]))
 
 
 def write_rings(cl):
     replicas = len(cl.nodes)
-    for kind in ('account', 'container', 'object'):
+    for kind in ('account', 'container', 'object', 'object-1'):
         builder = RingBuilder(8, replicas, 0)
         for node in cl.nodes:
             builder.add_dev({
                 'id': node.index - 1, 'region': 1, 'zone': node.index,
-                'ip': node.ip, 'port': getattr(node, kind + '_port'),
+                'ip': node.ip,
+                'port': getattr(node, kind.split('-')[0] + '_port'),
                 'device': node.device, 'weight': 100, 'meta': ''})
         builder.rebalance()
         builder.get_ring().save(cl.conf('%s.ring.gz' % kind))
@@ -199,7 +209,43 @@ def write_storage_confs(cl, container_sync_interval=5):
     return paths
 
 
-def _filter_section(name, cl, swiftsync_conf):
+def _keystone_section(name, cl, keystone):
+    """``authtoken`` (keystonemiddleware) and ``keystoneauth`` for the
+    Keystone of :mod:`swiftsync.devcluster.keystone`."""
+    from swiftsync.devcluster import keystone as ks
+    if name == 'authtoken':
+        return ('filter:authtoken', [
+            ('paste.filter_factory',
+             'keystonemiddleware.auth_token:filter_factory'),
+            ('www_authenticate_uri', keystone['url']),
+            ('auth_url', keystone['url']), ('auth_type', 'password'),
+            ('project_domain_id', 'default'), ('user_domain_id', 'default'),
+            ('project_name', 'service'),
+            ('username', keystone['service_user']),
+            ('password', keystone['service_password']),
+            # anonymous requests go on to keystoneauth, which lets through
+            # what ACLs, tempurl, staticweb and container-sync allow
+            ('delay_auth_decision', 'true'),
+            # Swift's memcache client (what Swift's docs set)
+            ('cache', 'swift.cache'),
+            ('service_token_roles_required', 'true'),
+            ('include_service_catalog', 'false'),
+            # the one Keystone endpoint bootstrap made
+            ('interface', 'public')])
+    return ('filter:keystoneauth', [
+        ('use', 'egg:swift#keystoneauth'),
+        ('operator_roles', ks.OPERATOR_ROLES),
+        # reads a project's account without an ACL, writes nothing
+        ('project_reader_roles', ks.READER_ROLES),
+        ('reseller_admin_role', ks.RESELLER_ADMIN_ROLE),
+        # a second prefix for the service-token tests of Swift's suite
+        ('reseller_prefix', 'AUTH, SERVICE'),
+        ('SERVICE_service_roles', ks.SERVICE_ROLES)])
+
+
+def _filter_section(name, cl, swiftsync_conf, keystone=None):
+    if name in KEYSTONE_AUTH:
+        return _keystone_section(name, cl, keystone)
     if name == 'proxy-server':
         return ('app:proxy-server', [
             ('use', 'egg:swift#proxy'), ('account_autocreate', 'true'),
@@ -227,8 +273,11 @@ def _filter_section(name, cl, swiftsync_conf):
     return ('filter:' + name, items)
 
 
-def write_proxy_conf(cl, filters, swiftsync_conf, s3api=False):
-    names = pipeline(filters, s3api=s3api)
+def write_proxy_conf(cl, filters, swiftsync_conf, s3api=False,
+                     keystone=None):
+    """``keystone``: the env.json part of a deployment's Keystone, to
+    authenticate with it instead of tempauth."""
+    names = pipeline(filters, s3api=s3api, keystone=keystone is not None)
     default = _common(cl, cl.name + '-proxy') + [
         ('bind_ip', '127.0.0.1'), ('bind_port', cl.proxy_port),
         ('expose_info', 'true')]
@@ -238,7 +287,8 @@ def write_proxy_conf(cl, filters, swiftsync_conf, s3api=False):
     for name in names:
         if name not in seen:
             seen.add(name)
-            sections.append(_filter_section(name, cl, swiftsync_conf))
+            sections.append(_filter_section(name, cl, swiftsync_conf,
+                                            keystone))
     return write(cl.conf('proxy-server.conf'), _ini(sections))
 
 
@@ -266,7 +316,7 @@ def write_realms_conf(cl, layouts, realm_key):
 
 
 def write_swiftsync_conf(cl, node, layouts, secrets, s3_targets,
-                         state_dir):
+                         state_dir, keystone=None):
     """The operator file of one node of ``cl``: targets, peers, node facts."""
     sections = [('swiftsync', [
         ('swift_dir', cl.etc), ('devices', node.devices),
@@ -286,10 +336,15 @@ def write_swiftsync_conf(cl, node, layouts, secrets, s3_targets,
     for other in layouts:
         if other.name == cl.name:
             continue
-        sections.append(('target:' + other.name, [
-            ('type', 'swift'),
-            ('auth_url', other.proxy_url + '/auth/v1.0'),
-            ('user', 'test:tester'), ('key', 'testing')]))
+        if keystone:
+            # the other cluster is a region of the one Keystone
+            auth = [('auth_url', keystone['url']), ('auth_version', '3'),
+                    ('user', 'tester'), ('key', 'testing'),
+                    ('project_name', 'test'), ('region_name', other.name)]
+        else:
+            auth = [('auth_url', other.proxy_url + '/auth/v1.0'),
+                    ('user', 'test:tester'), ('key', 'testing')]
+        sections.append(('target:' + other.name, [('type', 'swift')] + auth))
     if len(layouts) > 1:
         for other in layouts:
             pair = tuple(sorted((cl.name, other.name)))

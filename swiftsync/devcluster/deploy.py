@@ -33,11 +33,14 @@ import sys
 import time
 
 from swiftsync.devcluster import confs
-from swiftsync.devcluster.layout import DEFAULT_BASE_PORT, REALM, plan
+from swiftsync.devcluster.keystone import Keystone
+from swiftsync.devcluster.layout import (
+    DEFAULT_BASE_PORT, KEYSTONE_OFFSET, REALM, plan)
 from swiftsync.devcluster.procs import (
     DevError, ProcessTable, port_free, port_open)
 
 S3_KINDS = ('seaweedfs', 's3api')
+AUTHS = ('tempauth', 'keystone')
 BUCKET = 'swiftsync'
 REGION = 'us-east-1'
 
@@ -91,7 +94,15 @@ def _http(method, url, headers=None, timeout=5):
         conn.close()
 
 
-def _auth(proxy_url, user, key):
+def _auth(cluster, user, key, keystone=None):
+    """(storage URL, token) of a user on an env.json cluster."""
+    if keystone:
+        spec = keystone.get_user(user)
+        token, body = keystone.token(user, key, spec['project'],
+                                     spec['domain'])
+        return cluster['proxy_url'] + '/v1/AUTH_' + body['project']['id'], \
+            token
+    proxy_url = cluster['proxy_url']
     status, headers = _http('GET', proxy_url + '/auth/v1.0',
                             {'X-Auth-User': user, 'X-Auth-Key': key})
     if status // 100 != 2:
@@ -115,7 +126,8 @@ class Deployment(object):
 
     # -- up --------------------------------------------------------------
     def up(self, clusters=2, replicas=1, s3='seaweedfs',
-           base_port=DEFAULT_BASE_PORT, filters=None, timeout=60):
+           base_port=DEFAULT_BASE_PORT, filters=None, timeout=60,
+           auth='tempauth'):
         running = self.procs.running()
         if running:
             raise DevError(
@@ -124,23 +136,29 @@ class Deployment(object):
                 % (self.workdir, len(running), self.workdir))
         s3_kinds = parse_s3(s3)
         filter_names = parse_filters(filters)
+        if auth not in AUTHS:
+            raise DevError('unknown --auth %r: choose from %s'
+                           % (auth, ', '.join(AUTHS)))
         try:
             layouts, seaweed, s3api = plan(
                 self.workdir, clusters, replicas, base_port, s3_kinds)
         except ValueError as e:
             raise DevError(str(e))
-        binaries = {n: _bin(n) for n in (
-            'memcached', 'swift-proxy-server', 'swift-account-server',
-            'swift-container-server', 'swift-object-server')}
+        binaries = {'memcached': _bin('memcached')}
         if seaweed:
             binaries['weed'] = _bin('weed')
-        self._check_ports(layouts, seaweed, s3api)
-        self._clean(layouts, seaweed, s3api)
+        keystone = None
+        if auth == 'keystone':
+            keystone = Keystone(os.path.join(self.workdir, 'keystone'),
+                                base_port + KEYSTONE_OFFSET)
+        self._check_ports(layouts, seaweed, s3api, keystone)
+        self._clean(layouts, seaweed, s3api, keystone)
         self.procs = ProcessTable(self.workdir)
         started = time.time()
         try:
             env = self._start(layouts, seaweed, s3api, s3_kinds,
-                              filter_names, binaries, replicas, timeout)
+                              filter_names, binaries, replicas, timeout,
+                              keystone)
         except BaseException:
             self.procs.stop()
             raise
@@ -151,8 +169,10 @@ class Deployment(object):
         os.replace(tmp, self.env_path)
         return env
 
-    def _check_ports(self, layouts, seaweed, s3api):
+    def _check_ports(self, layouts, seaweed, s3api, keystone=None):
         wanted = []
+        if keystone:
+            wanted.append(('127.0.0.1', keystone.port, 'keystone'))
         for cl in layouts + ([s3api] if s3api else []):
             wanted += list(cl.ports())
         if seaweed:
@@ -162,9 +182,10 @@ class Deployment(object):
                 raise DevError('port %s:%d (%s) is already in use; pick '
                                'another --base-port' % (ip, port, what))
 
-    def _clean(self, layouts, seaweed, s3api):
+    def _clean(self, layouts, seaweed, s3api, keystone=None):
         # Only what we create: never rm the work dir itself.
         doomed = [cl.dir for cl in layouts] + ['run', 'log', 'env.json']
+        doomed += [keystone.dir] if keystone else []
         doomed += [seaweed.dir] if seaweed else []
         doomed += [s3api.dir] if s3api else []
         for name in doomed:
@@ -176,7 +197,7 @@ class Deployment(object):
         os.makedirs(self.workdir, exist_ok=True)
 
     def _start(self, layouts, seaweed, s3api, s3_kinds, filter_names,
-               binaries, replicas, timeout):
+               binaries, replicas, timeout, keystone=None):
         realm_key = secrets.token_hex(16)
         hash_suffix = secrets.token_hex(8)
         pair_secrets = {}
@@ -204,7 +225,17 @@ class Deployment(object):
         env = {'workdir': self.workdir, 'clusters': [],
                'realm': {'name': REALM, 'key': realm_key},
                'filters': filter_names, 's3': None, 's3_servers': s3_servers,
-               'targets': [name for name, _ in s3_targets]}
+               'targets': [name for name, _ in s3_targets],
+               'auth': 'keystone' if keystone else 'tempauth',
+               'keystone': None}
+        if keystone:
+            # first: the proxies' authtoken needs its service user
+            keystone.setup()
+            self.procs.start('keystone', keystone.command(),
+                             ports=[('127.0.0.1', keystone.port)])
+            keystone.wait(timeout)
+            env['keystone'] = keystone.provision(
+                [(cl.name, cl.proxy_url) for cl in layouts])
         if s3_kinds:
             env['s3'] = dict(s3_servers[s3_kinds[0]], kind=s3_kinds[0])
 
@@ -222,14 +253,17 @@ class Deployment(object):
                     break
                 node_confs.append(confs.write_swiftsync_conf(
                     cl, node, layouts, pair_secrets, s3_targets,
-                    os.path.join(cl.dir, 'state', 'node%d' % node.index)))
+                    os.path.join(cl.dir, 'state', 'node%d' % node.index),
+                    keystone=env['keystone']))
             proxy_conf = confs.write_proxy_conf(
                 cl, [] if is_s3api else filter_names,
-                node_confs[0] if node_confs else None, s3api=is_s3api)
+                node_confs[0] if node_confs else None, s3api=is_s3api,
+                # the s3api cluster is a plain S3 server: tempauth
+                keystone=None if is_s3api else env['keystone'])
             self._start_cluster(cl, storage, proxy_conf, binaries)
             if not is_s3api:
                 env['clusters'].append(self._cluster_env(
-                    cl, proxy_conf, storage, node_confs))
+                    cl, proxy_conf, storage, node_confs, env['keystone']))
                 env['clusters'][-1]['targets'] = env['targets'] + [
                     o.name for o in layouts if o.name != cl.name]
         # as seen from the first cluster, like its swiftsync.conf
@@ -244,7 +278,7 @@ class Deployment(object):
         for c in env['clusters']:
             for user, key in ((c['user'], c['key']),
                               (c['user2'], c['key2'])):
-                url, token = _auth(c['proxy_url'], user, key)
+                url, token = _auth(c, user, key, keystone)
                 # autocreates the account on every replica
                 status, _ = _http('POST', url, {'X-Auth-Token': token})
                 if status // 100 != 2:
@@ -254,8 +288,9 @@ class Deployment(object):
             self._create_bucket(s3_servers[kind], kind, timeout)
         return env
 
-    def _cluster_env(self, cl, proxy_conf, storage, node_confs):
-        return {
+    def _cluster_env(self, cl, proxy_conf, storage, node_confs,
+                     keystone=None):
+        out = {
             'name': cl.name, 'proxy_url': cl.proxy_url,
             'auth_url': cl.proxy_url + '/auth/v1.0',
             'user': 'test:tester', 'key': 'testing', 'account': 'AUTH_test',
@@ -275,6 +310,20 @@ class Deployment(object):
                 'swiftsync_conf': node_confs[n.index - 1],
             } for n in cl.nodes],
         }
+        if keystone:
+            # a token of the one Keystone is good on every cluster, whose
+            # region is its name; the account is AUTH_<project id>
+            users = keystone['users']
+            out.update({
+                'auth': 'keystone', 'auth_url': keystone['url'],
+                'auth_version': '3', 'region': cl.name,
+                'user': 'tester', 'key': 'testing', 'project': 'test',
+                'account': 'AUTH_' + users['tester']['project_id'],
+                'user2': 'tester2', 'key2': 'testing2', 'project2': 'test2',
+                'account2': 'AUTH_' + users['tester2']['project_id'],
+                'reseller_user': 'tester6', 'reseller_key': 'testing6',
+            })
+        return out
 
     def _start_cluster(self, cl, storage, proxy_conf, binaries):
         mc = [binaries['memcached'], '-l', '127.0.0.1', '-U', '0',
@@ -284,15 +333,17 @@ class Deployment(object):
         self.procs.start(cl.name + '-memcached',
                          mc + ['-p', str(cl.memcached_port)],
                          ports=[('127.0.0.1', cl.memcached_port)])
+        # through swiftd, which reads the storage policies of the
+        # cluster's swift_dir (the swift-*-server scripts: /etc/swift's)
+        swiftd = [sys.executable, '-m', 'swiftsync.devcluster.swiftd']
         for (kind, index), conf in sorted(storage.items()):
             node = cl.nodes[index - 1]
             self.procs.start(
                 '%s-%s%d' % (cl.name, kind, index),
-                [binaries['swift-%s-server' % kind], '--verbose', conf],
+                swiftd + ['%s-server' % kind, conf],
                 ports=[(node.ip, getattr(node, kind + '_port'))])
         self.procs.start(cl.name + '-proxy',
-                         [binaries['swift-proxy-server'], '--verbose',
-                          proxy_conf],
+                         swiftd + ['proxy-server', proxy_conf],
                          ports=[('127.0.0.1', cl.proxy_port)])
 
     def _start_seaweed(self, sw, creds, weed):

@@ -27,6 +27,7 @@ Ports are a pure function of ``--base-port`` so that several deployments
     base + 200 .. 203      SeaweedFS gRPC: s3, master, volume, filer
     base + 10194           SeaweedFS admin gRPC (its port + 10000, fixed)
     base + 210 ..          the s3api Swift cluster (same shape as a cluster)
+    base + 230             Keystone (``--auth keystone``)
 """
 
 import os
@@ -37,6 +38,7 @@ MAX_CLUSTERS = 9
 MAX_REPLICAS = 5
 SEAWEED_OFFSET = 190
 S3API_OFFSET = 210
+KEYSTONE_OFFSET = 230
 DEFAULT_BASE_PORT = 8600
 REALM = 'dev'
 

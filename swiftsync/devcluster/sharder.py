@@ -26,7 +26,9 @@ script reads ``/etc/swift/swift.conf`` otherwise). The conf's
 import sys
 
 from swift.common.daemon import run_daemon
-from swift.common.utils import readconf, set_swift_dir
+from swift.common.utils import readconf
+
+from swiftsync.swiftdir import use_swift_dir
 
 
 def main(argv=None):
@@ -36,7 +38,7 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     conf = argv[0]
-    set_swift_dir(readconf(conf, 'container-sharder').get('swift_dir'))
+    use_swift_dir(readconf(conf, 'container-sharder').get('swift_dir'))
     from swift.container.sharder import ContainerSharder
     run_daemon(ContainerSharder, conf, section_name='container-sharder',
                once=True, verbose=True)

@@ -13,12 +13,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Run one of Swift's background daemons against a dev cluster.
+"""Run one of Swift's servers or background daemons against a dev cluster.
 
-Swift's daemons read ``/etc/swift/swift.conf`` (and the rings next to it)
-unless ``set_swift_dir`` is called first; the ``swift-*`` scripts never do,
-so this wrapper does, from the conf's own ``swift_dir``::
+Swift reads its storage policies from ``/etc/swift/swift.conf`` whatever
+the ``swift_dir`` of a conf says (:mod:`swiftsync.swiftdir`); the
+``swift-*`` scripts then see ``Policy-0`` only. This wrapper reads them
+from the conf's own ``swift_dir`` first::
 
+    python -m swiftsync.devcluster.swiftd proxy-server CONF
     python -m swiftsync.devcluster.swiftd container-sync CONF [--once]
 """
 
@@ -26,23 +28,33 @@ import argparse
 import sys
 
 from swift.common.daemon import run_daemon
-from swift.common.utils import readconf, set_swift_dir
+from swift.common.utils import readconf
+
+from swiftsync.swiftdir import use_swift_dir
 
 DAEMONS = {
     'container-sync': ('swift.container.sync', 'ContainerSync'),
     'container-updater': ('swift.container.updater', 'ContainerUpdater'),
     'object-updater': ('swift.obj.updater', 'ObjectUpdater'),
 }
+#: the WSGI servers (``swift-<name>``)
+SERVERS = ('proxy-server', 'account-server', 'container-server',
+           'object-server')
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='swiftd')
-    parser.add_argument('daemon', choices=sorted(DAEMONS))
+    parser.add_argument('daemon', choices=sorted(DAEMONS) + list(SERVERS))
     parser.add_argument('conf')
     parser.add_argument('--once', action='store_true')
     args = parser.parse_args(argv)
     # DEFAULT values show up in every section
-    set_swift_dir(readconf(args.conf, args.daemon).get('swift_dir'))
+    section = 'app:' + args.daemon if args.daemon in SERVERS else \
+        args.daemon
+    use_swift_dir(readconf(args.conf, section).get('swift_dir'))
+    if args.daemon in SERVERS:
+        from swift.common.wsgi import run_wsgi
+        return run_wsgi(args.conf, args.daemon, verbose=True)
     module, cls = DAEMONS[args.daemon]
     klass = getattr(__import__(module, fromlist=[cls]), cls)
     run_daemon(klass, args.conf, section_name=args.daemon, once=args.once,

@@ -193,6 +193,32 @@ _NOT_FORWARDED = frozenset((
     'connection', 'content-length', 'transfer-encoding', 'keep-alive',
     'authorization', 'expect')) | frozenset(
         h.lower() for h in signing.PEER_HEADERS)
+#: the identity Keystone's authtoken puts in the request (for
+#: keystoneauth): this cluster's, not a client header; a peer's authtoken
+#: would remove them anyway. Also ``X-Service-`` + each.
+_IDENTITY_HEADERS = frozenset((
+    'x-identity-status', 'x-domain-id', 'x-domain-name', 'x-project-id',
+    'x-project-name', 'x-project-domain-id', 'x-project-domain-name',
+    'x-user-id', 'x-user-name', 'x-user-domain-id', 'x-user-domain-name',
+    'x-roles', 'x-service-catalog', 'x-is-admin-project', 'x-system-scope',
+    'x-tenant-id', 'x-tenant-name', 'x-tenant', 'x-user', 'x-role',
+    'x-trust-id', 'x-trustee-user-id', 'x-trustor-user-id',
+    'x-app-cred-id', 'x-auth-roles'))
+
+
+def forwardable(headers):
+    """The client's headers of a request to send on to a peer: neither
+    credentials nor this cluster's hop and identity headers (nor the ones
+    a middleware emptied)."""
+    out = {}
+    for k, v in headers.items():
+        kl = k.lower()
+        if v is None or kl in _NOT_FORWARDED or kl in _IDENTITY_HEADERS or (
+                kl.startswith('x-service-') and
+                'x-' + kl[len('x-service-'):] in _IDENTITY_HEADERS):
+            continue
+        out[k] = v
+    return out
 _HOP_BY_HOP = frozenset(('connection', 'keep-alive', 'transfer-encoding',
                          'proxy-authenticate', 'proxy-authorization', 'te',
                          'trailers', 'upgrade'))
@@ -834,8 +860,7 @@ class AutosyncMiddleware(object):
     def read_through(self, req, placement):
         # the headers as they came: the local attempt adds its own to the
         # request (X-Timestamp, X-Trans-Id, X-Backend-*)
-        headers = {k: v for k, v in req.headers.items()
-                   if k.lower() not in _NOT_FORWARDED}
+        headers = forwardable(req.headers)
         local = req.get_response(self.app)
         if local.status_int != 404:
             return local
@@ -883,8 +908,7 @@ class AutosyncMiddleware(object):
                 return denied
         flags = 'forward,owner' if req.environ.get('swift_owner') \
             else 'forward'
-        headers = {k: v for k, v in req.headers.items()
-                   if k.lower() not in _NOT_FORWARDED}
+        headers = forwardable(req.headers)
         body = None
         if req.method in ('PUT', 'POST') or req.content_length:
             body = req.environ['wsgi.input']

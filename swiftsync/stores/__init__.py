@@ -88,7 +88,12 @@ def swift_auth_for(target):
         target.project_name, target.project_domain_name,
         target.user_domain_name, target.storage_url, target.account,
         timeout=target.timeout, verify=target.verify_ssl,
-        max_connections=target.max_connections))
+        max_connections=target.max_connections,
+        region_name=target.region_name,
+        application_credential=(
+            target.application_credential_id,
+            target.application_credential_secret)
+        if target.application_credential_id else None))
 
 
 def remote_container(target, container, mapping=None):

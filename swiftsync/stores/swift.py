@@ -468,8 +468,13 @@ class SwiftAuth:
     def __init__(self, auth_url, user, key, auth_version=1,
                  project_name=None, project_domain_name='Default',
                  user_domain_name='Default', storage_url=None, account=None,
-                 timeout=10.0, verify=True, max_connections=32):
+                 timeout=10.0, verify=True, max_connections=32,
+                 region_name=None, application_credential=None):
         self.auth_url = auth_url
+        self.region_name = region_name
+        #: (id, secret) of a Keystone application credential, used
+        #: instead of user and key
+        self._app_cred = application_credential
         self.user = user
         self._key = key
         self.auth_version = int(auth_version)
@@ -486,7 +491,9 @@ class SwiftAuth:
         self.pools = Pools(timeout, max_connections, verify)
 
     def __repr__(self):
-        return '<SwiftAuth %s as %s>' % (self.auth_url, self.user)
+        return '<SwiftAuth %s as %s>' % (
+            self.auth_url, self.user or 'application credential %s' % (
+                self._app_cred[0] if self._app_cred else None))
 
     def pool(self, url):
         return self.pools.get(url)
@@ -536,10 +543,19 @@ class SwiftAuth:
                              self.auth_url, status, False)
 
     def _auth_v3(self):
-        body = {'auth': {'identity': {'methods': ['password'], 'password': {
-            'user': {'name': self.user, 'password': self._key,
-                     'domain': {'name': self.user_domain_name}}}}}}
-        if self.project_name:
+        if self._app_cred:
+            # scoped to its own project: no scope may be asked
+            body = {'auth': {'identity': {
+                'methods': ['application_credential'],
+                'application_credential': {
+                    'id': self._app_cred[0],
+                    'secret': self._app_cred[1]}}}}
+        else:
+            body = {'auth': {'identity': {
+                'methods': ['password'], 'password': {'user': {
+                    'name': self.user, 'password': self._key,
+                    'domain': {'name': self.user_domain_name}}}}}}
+        if self.project_name and not self._app_cred:
             body['auth']['scope'] = {'project': {
                 'name': self.project_name,
                 'domain': {'name': self.project_domain_name}}}
@@ -550,23 +566,37 @@ class SwiftAuth:
             'POST', url, {'Content-Type': 'application/json'},
             json.dumps(body).encode('utf-8'))
         if status // 100 != 2:
-            raise StoreError('auth %s as %s failed' % (
-                self.auth_url, self.user), status,
+            raise StoreError('auth %s as %r failed' % (
+                self.auth_url, self), status,
                 retryable=status >= 500)
         self.token = headers.get('x-subject-token')
         catalog = json.loads(data).get('token', {}).get('catalog', [])
-        self.storage_url = None
-        for service in catalog:
-            if service.get('type') == 'object-store':
-                for ep in service.get('endpoints', []):
-                    if ep.get('interface') == 'public':
-                        self.storage_url = ep['url']
+        self.storage_url = object_store_url(catalog, self.region_name)
         if not self.storage_url and not self.storage_url_override:
-            raise StoreError('auth %s: no object-store endpoint in the '
-                             'catalog' % self.auth_url, status, False)
+            raise StoreError('auth %s: no object-store endpoint%s in the '
+                             'catalog' % (self.auth_url, (
+                                 ' of region %r' % self.region_name)
+                                 if self.region_name else ''),
+                             status, False)
 
     def close(self):
         self.pools.close()
+
+
+def object_store_url(catalog, region=None):
+    """The public URL of the ``object-store`` service of a Keystone v3
+    catalog: the first one, or the one of ``region``."""
+    for service in catalog:
+        if service.get('type') != 'object-store':
+            continue
+        for ep in service.get('endpoints', []):
+            if ep.get('interface') != 'public':
+                continue
+            if region and region not in (ep.get('region_id'),
+                                         ep.get('region')):
+                continue
+            return ep['url']
+    return None
 
 
 class RemoteSwift(SwiftProtocolStore):

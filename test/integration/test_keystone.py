@@ -1,0 +1,308 @@
+"""Every filter under a real Keystone (``swiftsync dev up --auth
+keystone``): one Keystone (pip ``keystone`` on sqlite) for two clusters,
+each a region of it, proxies with ``authtoken`` + ``keystoneauth``.
+
+What differs from tempauth, and is checked here: the account is
+``AUTH_<project id>`` on every cluster; a token is good on every cluster;
+the owner is a user with an operator role on the project (``admin`` or
+``member``), not whoever holds a token of the account; ACLs name
+``project:user`` (names or ids); the ``reader`` role reads a project's
+objects without an ACL and writes nothing; remote Swift targets log in
+with Keystone v3 passwords or application credentials and pick their
+cluster by region.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+import swiftclient
+
+from swiftsync import config, stores
+from swiftsync.devcluster import Deployment
+from swiftsync.devcluster.derive import derive_conf
+from swiftsync.middleware.autosync import LOCAL_ONLY_HEADER
+
+from test.integration.clients import keystone_swift, swift
+from test.integration.test_devcluster import wait_for
+
+BASE = int(os.environ.get('SWIFTSYNC_TEST_BASE_PORT', '9600')) + 2100
+BIN = os.path.dirname(sys.executable)
+OPTIN = 'X-Container-Cloud-Sync-'
+
+
+@pytest.fixture(scope='module')
+def dep(tmp_path_factory):
+    d = Deployment(str(tmp_path_factory.mktemp('keystone')))
+    d.up(clusters=2, replicas=1, s3='seaweedfs', base_port=BASE,
+         auth='keystone')
+    try:
+        d.start_swift_daemon('container-sync')
+        yield d
+    finally:
+        d.down()
+
+
+@pytest.fixture(scope='module')
+def env(dep):
+    return dep.env
+
+
+@pytest.fixture(scope='module')
+def c1(env):
+    return env['clusters'][0]
+
+
+@pytest.fixture(scope='module')
+def c2(env):
+    return env['clusters'][1]
+
+
+def unique(prefix):
+    return '%s-%s' % (prefix, uuid.uuid4().hex[:8])
+
+
+def as_user(cluster, env, name):
+    u = env['keystone']['users'][name]
+    return keystone_swift(cluster, name, u['password'], u['project'],
+                          u['domain'])
+
+
+def os_environ(env, region, user='tester'):
+    """A shell's environment for the swift CLI, as the seeds set it."""
+    u = env['keystone']['users'][user]
+    out = {k: v for k, v in os.environ.items()
+           if not k.startswith(('OS_', 'ST_'))}
+    out.update({'OS_AUTH_URL': env['keystone']['url'],
+                'OS_IDENTITY_API_VERSION': '3', 'OS_USERNAME': user,
+                'OS_PASSWORD': u['password'], 'OS_PROJECT_NAME': u['project'],
+                'OS_USER_DOMAIN_NAME': u['domain'],
+                'OS_PROJECT_DOMAIN_NAME': u['domain'],
+                'OS_REGION_NAME': region})
+    return out
+
+
+def cli(env, region, *args, user='tester', data=None):
+    proc = subprocess.run([os.path.join(BIN, 'swift')] + list(args),
+                          env=os_environ(env, region, user), input=data,
+                          capture_output=True, timeout=120)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def status_of(call):
+    try:
+        call()
+    except swiftclient.ClientException as e:
+        return e.http_status
+    return 200
+
+
+# -- the deployment --------------------------------------------------------
+
+def test_one_project_one_account_on_every_cluster(env, c1, c2):
+    project = env['keystone']['users']['tester']['project_id']
+    assert c1['account'] == c2['account'] == 'AUTH_' + project
+    for c in (c1, c2):
+        url, token = swift(c).get_auth()
+        assert url == '%s/v1/%s' % (c['proxy_url'], c['account'])
+        # one token, every cluster
+        assert requests.head(
+            '%s/v1/%s' % (c2['proxy_url'], c['account']),
+            headers={'X-Auth-Token': token}, timeout=30).status_code == 204
+    # no token, no account
+    r = requests.get('%s/v1/%s' % (c1['proxy_url'], c1['account']),
+                     timeout=30)
+    assert r.status_code == 401
+
+
+# -- autosync ----------------------------------------------------------------
+
+def test_swift_cli_with_os_variables_across_regions(env, c1, c2, tmp_path):
+    cont = unique('ks-cli')
+    src = tmp_path / 'big.bin'
+    src.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
+    rc, out, err = cli(env, 'c1', 'upload', '--use-slo', '-S', '1048576',
+                       '--object-name', 'big.bin', cont, str(src))
+    assert rc == 0, err
+    # the container is mirrored into the same project's account on c2
+    rc, out, err = cli(env, 'c2', 'stat', cont)
+    assert rc == 0, err
+    assert 'Account: ' + c2['account'] in out
+    # read through c2 at once, listed there once container-sync ran
+    dst = tmp_path / 'back.bin'
+    rc, out, err = cli(env, 'c2', 'download', cont, 'big.bin', '-o',
+                       str(dst))
+    assert rc == 0, err
+    assert dst.read_bytes() == src.read_bytes()
+    assert wait_for(lambda: 'big.bin' in cli(env, 'c2', 'list', cont)[1],
+                    60)  # listed on c2 once container-sync ran
+    rc, out, err = cli(env, 'c1', 'delete', cont)
+    assert rc == 0, err
+    # (the CLI leaves the empty _segments container, as without autosync)
+    assert cont not in cli(env, 'c2', 'list')[1].split()
+    assert cont not in cli(env, 'c1', 'list')[1].split()
+
+
+def test_owner_is_an_operator_role_not_a_token_of_the_account(env, c1, c2):
+    owner = swift(c1)
+    cont = unique('ks-acl')
+    tester3 = env['keystone']['users']['tester3']
+    # an ACL of the project:user form, by names
+    owner.put_container(cont, headers={
+        'X-Container-Read': 'test:tester3',
+        'X-Container-Write': 'test:tester3'})
+    owner.put_object(cont, 'o', b'by the owner')
+    other = as_user(c1, env, 'tester3')
+    assert other.get_object(cont, 'o')[1] == b'by the owner'
+    other.put_object(cont, 'by3', b'written under the ACL')
+    # the ACL reaches the mirror: read through c2 as tester3
+    assert as_user(c2, env, 'tester3').get_object(cont, 'by3')[1] == \
+        b'written under the ACL'
+    # a token of the account without an operator role owns nothing
+    for headers in ({OPTIN + 'Target': 's3'},
+                    {'X-Container-Sync-Key': 'k' * 43},
+                    {'X-Container-Read': '.r:*'}):
+        assert status_of(lambda: other.post_container(cont, headers)) == \
+            403, headers
+    seen = other.head_container(cont)
+    assert 'x-container-sync-key' not in seen
+    assert not [h for h in seen if h.startswith('x-container-cloud-sync')]
+    # and with no ACL, nothing at all
+    assert tester3['role'] == 'anotherrole'
+    bare = unique('ks-noacl')
+    owner.put_container(bare)
+    assert status_of(lambda: other.get_container(bare)) == 403
+    assert status_of(lambda: as_user(c2, env, 'tester3').get_container(
+        bare)) == 403
+
+
+def test_reader_role_reads_and_writes_nothing(env, c1, c2):
+    owner = swift(c1)
+    cont = unique('ks-reader')
+    owner.put_container(cont)
+    owner.put_object(cont, 'o', b'readable')
+    reader = as_user(c1, env, 'reader')
+    assert reader.get_object(cont, 'o')[1] == b'readable'
+    assert as_user(c2, env, 'reader').get_object(cont, 'o')[1] == \
+        b'readable'  # through autosync's read-through
+    assert status_of(lambda: reader.put_object(cont, 'x', b'no')) == 403
+    assert status_of(lambda: reader.put_container(unique('ks-r'))) == 403
+    assert status_of(lambda: reader.post_container(
+        cont, {OPTIN + 'Target': 's3'})) == 403
+
+
+# -- shunt -------------------------------------------------------------------
+
+def test_archived_objects_only_to_whom_swift_allows(env, c1):
+    owner = swift(c1)
+    cont = unique('ks-shunt')
+    owner.put_container(cont, headers={
+        OPTIN + 'Target': 's3', OPTIN + 'Mode': 'archive',
+        OPTIN + 'After': '99999999'})
+    conf = config.load(c1['swiftsync_conf'])
+    store = stores.open_store(conf.target('s3'), c1['account'], cont)
+    data = b'archived under keystone'
+    store.put('remote.txt', iter([data]), len(data), 'text/plain', {},
+              etag=hashlib.md5(data).hexdigest())
+    assert owner.get_object(cont, 'remote.txt')[1] == data
+    assert 'remote.txt' in [o['name'] for o in owner.get_container(cont)[1]]
+    assert as_user(c1, env, 'reader').get_object(cont, 'remote.txt')[1] \
+        == data
+    other = as_user(c1, env, 'tester3')
+    assert status_of(lambda: other.get_object(cont, 'remote.txt')) == 403
+    assert status_of(lambda: other.get_container(cont)) == 403
+    # a read ACL by ids: the project and the user of Keystone
+    u = env['keystone']['users']['tester3']
+    owner.post_container(cont, {
+        'X-Container-Read': '%s:%s' % (u['project_id'], u['id'])})
+    assert other.get_object(cont, 'remote.txt')[1] == data
+    assert status_of(lambda: other.put_object(cont, 'w', b'no')) == 403
+    anonymous = requests.get('%s/v1/%s/%s/remote.txt' % (
+        c1['proxy_url'], c1['account'], cont), timeout=30)
+    assert anonymous.status_code == 401
+
+
+# -- remote Swift targets with Keystone v3 ----------------------------------
+
+def _application_credential(env, user='tester'):
+    """(id, secret) of a new application credential of ``user``."""
+    ks = env['keystone']
+    u = ks['users'][user]
+    r = requests.post(ks['url'] + '/auth/tokens', json={'auth': {
+        'identity': {'methods': ['password'], 'password': {'user': {
+            'id': u['id'], 'password': u['password']}}},
+        'scope': {'project': {'id': u['project_id']}}}}, timeout=30)
+    assert r.status_code == 201, r.text
+    token = r.headers['X-Subject-Token']
+    r = requests.post('%s/users/%s/application_credentials' % (
+        ks['url'], u['id']), headers={'X-Auth-Token': token},
+        json={'application_credential': {'name': unique('sync')}},
+        timeout=30)
+    assert r.status_code == 201, r.text
+    cred = r.json()['application_credential']
+    return cred['id'], cred['secret']
+
+
+def test_sync_daemon_to_a_keystone_swift_target(env, c1, c2, tmp_path):
+    """[target:c2] of the dev operator file is Keystone v3 (user, project,
+    region c2); a second target logs in with an application credential.
+    Neither secret shows in the daemon's output."""
+    cred_id, secret = _application_credential(env)
+    conf = derive_conf(
+        c1['swiftsync_conf'], tmp_path / 'appcred.conf',
+        '[target:c2-appcred]\ntype = swift\nauth_url = %s\n'
+        'auth_version = 3\napplication_credential_id = %s\n'
+        'application_credential_secret = %s\nregion_name = c2\n'
+        'container_suffix = -appcred\n' % (
+            env['keystone']['url'], cred_id, secret),
+        state_dir=str(tmp_path / 'state'))
+    owner = swift(c1)
+    for target in ('c2', 'c2-appcred'):
+        cont = unique('ks-sync')
+        owner.put_container(cont)
+        owner.put_object(cont, 'o', b'synced through keystone',
+                         headers={'X-Object-Meta-Who': 'me'})
+        mapped = derive_conf(
+            conf, tmp_path / ('%s.conf' % target),
+            '[mapping:m]\naccount = %s\ncontainer = %s\ntarget = %s\n'
+            % (c1['account'], cont, target))
+        proc = subprocess.run(
+            [os.path.join(BIN, 'swiftsync'), 'sync', mapped, '--once', '-v'],
+            capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert secret not in proc.stdout + proc.stderr
+        assert 'testing' not in proc.stdout + proc.stderr
+        remote = cont + ('-appcred' if target == 'c2-appcred' else '')
+        # stored on c2 itself (the region): not read through from c1
+        hdrs, body = swift(c2).get_object(remote, 'o', headers={
+            LOCAL_ONLY_HEADER: 'true'})
+        assert body == b'synced through keystone'
+        assert hdrs['x-object-meta-who'] == 'me'
+
+
+def test_a_bad_keystone_secret_refuses_to_sync_and_says_why(env, c1,
+                                                             tmp_path):
+    conf = derive_conf(
+        c1['swiftsync_conf'], tmp_path / 'bad.conf',
+        '[target:c2-bad]\ntype = swift\nauth_url = %s\nauth_version = 3\n'
+        'user = tester\nkey = wrong-password\nproject_name = test\n'
+        'region_name = c2\n' % env['keystone']['url'],
+        state_dir=str(tmp_path / 'state'))
+    owner = swift(c1)
+    cont = unique('ks-bad')
+    owner.put_container(cont)
+    owner.put_object(cont, 'o', b'stays local')
+    conf = derive_conf(conf, tmp_path / 'bad-mapped.conf',
+                       '[mapping:m]\naccount = %s\ncontainer = %s\n'
+                       'target = c2-bad\n' % (c1['account'], cont))
+    subprocess.run([os.path.join(BIN, 'swiftsync'), 'sync', conf, '--once'],
+                   capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([os.path.join(BIN, 'swiftsync'), 'status', conf],
+                          capture_output=True, text=True, timeout=60)
+    assert '401' in proc.stdout and 'credentials' in proc.stdout, \
+        proc.stdout
+    assert 'wrong-password' not in proc.stdout + proc.stderr
