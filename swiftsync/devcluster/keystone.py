@@ -43,16 +43,21 @@ swift      (secret)   service        Default          admin, service
 =========  =========  =============  ===============  =====================
 """
 
-import json
 import os
 import secrets
 import subprocess
 import sys
 import time
 
-import requests
-
 from swiftsync.devcluster.procs import DevError, port_open
+
+
+def _requests():
+    # not at import: swiftd (this package) starts Swift's servers, which
+    # must import no urllib3 before eventlet patches ssl (RecursionError
+    # in every TLS context botocore makes afterwards)
+    import requests
+    return requests
 
 #: (user, password, project, domain, role) of the test users
 USERS = (
@@ -143,6 +148,7 @@ class Keystone(object):
 
     def wait(self, timeout=60):
         deadline = time.time() + timeout
+        requests = _requests()
         while True:
             if port_open('127.0.0.1', self.port):
                 try:
@@ -162,7 +168,8 @@ class Keystone(object):
                      'domain': {'name': domain}}}},
             'scope': {'project': {'name': project,
                                   'domain': {'name': domain}}}}}
-        r = requests.post(self.url + '/auth/tokens', json=body, timeout=30)
+        r = _requests().post(self.url + '/auth/tokens', json=body,
+                             timeout=30)
         if r.status_code != 201:
             raise DevError('keystone: token of %s failed: %d %s'
                            % (user, r.status_code, r.text[:300]))
@@ -175,8 +182,9 @@ class Keystone(object):
         return self.token('admin', self.admin_password, 'admin')[0]
 
     def _call(self, token, method, path, body=None, ok=(200, 201, 204)):
-        r = requests.request(method, self.url + path, json=body,
-                             headers={'X-Auth-Token': token}, timeout=30)
+        r = _requests().request(method, self.url + path, json=body,
+                                headers={'X-Auth-Token': token},
+                                timeout=30)
         if r.status_code not in ok:
             raise DevError('keystone: %s %s: %d %s' % (
                 method, path, r.status_code, r.text[:300]))

@@ -5,7 +5,8 @@ version (pip has no wheel with tests in it), downloaded once and cached under
 ``work/``. It runs in a child pytest, from the sdist's directory so that its
 ``test`` package is Swift's and not ours, configured by a
 ``SWIFT_TEST_CONFIG_FILE`` naming the deployment's first cluster and the
-tempauth users ``swiftsync.devcluster.confs.USERS`` provides for it.
+tempauth users ``swiftsync.devcluster.confs.USERS`` provides for it, or the
+Keystone users of ``swiftsync.devcluster.keystone``.
 """
 
 import glob
@@ -52,6 +53,40 @@ storage_domain =
 fake_syslog = False
 """
 
+# The same through Keystone (swiftsync.devcluster.keystone makes these
+# users, as devstack does for Swift's own Keystone gate): a fourth user in a
+# non-default domain for the v3 tests, a sixth with the reseller admin role.
+KEYSTONE_CONF = """\
+[func_test]
+auth_version = 3
+auth_uri = {auth_url}/
+account = test
+username = tester
+password = testing
+account2 = test2
+username2 = tester2
+password2 = testing2
+username3 = tester3
+password3 = testing3
+account4 = test4
+username4 = tester4
+password4 = testing4
+domain4 = test-domain
+account5 = test5
+username5 = tester5
+password5 = testing5
+service_prefix = SERVICE
+account6 = test
+username6 = tester6
+password6 = testing6
+collate = C
+insecure = no
+storage_domain =
+
+[unit_test]
+fake_syslog = False
+"""
+
 
 def sdist_dir(cache=CACHE):
     """The extracted sdist of the installed swift, fetched if missing."""
@@ -81,7 +116,10 @@ def run_suite(env, workdir, sdist, files=SUITE, timeout=1800):
     os.makedirs(workdir, exist_ok=True)
     conf = os.path.join(workdir, 'func_test.conf')
     with open(conf, 'w') as f:
-        f.write(CONF.format(auth_url=env['clusters'][0]['auth_url']))
+        # Keystone: the suite takes the catalog's first object-store
+        # endpoint, c1's (the first region made)
+        template = KEYSTONE_CONF if env.get('keystone') else CONF
+        f.write(template.format(auth_url=env['clusters'][0]['auth_url']))
     junit = os.path.join(workdir, 'junit.xml')
     child_env = dict(os.environ, SWIFT_TEST_CONFIG_FILE=conf)
     child_env.pop('PYTHONPATH', None)

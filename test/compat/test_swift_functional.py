@@ -6,7 +6,9 @@ the bare one runs Swift's stock pipeline (``--filters none``). Any test that
 passes bare and does not pass through our filters is a regression of ours;
 the failures the bare pipeline itself has must be the explained
 deployment-only ones below, so that a change of the dev deployment shows up
-here too.
+here too. The same pair again with Keystone (``--auth keystone``: authtoken
+and keystoneauth instead of tempauth), where the suite also runs its
+Keystone v3 tests.
 """
 
 import os
@@ -96,6 +98,19 @@ def ours(storage_root, sdist):
                 base_port=BASE_PORT)
 
 
+@pytest.fixture(scope='module')
+def bare_keystone(storage_root, sdist):
+    return _run(storage_root, sdist, 'bare-keystone', s3='none',
+                filters='none', auth='keystone', base_port=BASE_PORT + 1000)
+
+
+@pytest.fixture(scope='module')
+def ours_keystone(storage_root, sdist):
+    return _run(storage_root, sdist, 'ours-keystone', s3='seaweedfs',
+                filters=','.join(available_filters()), auth='keystone',
+                base_port=BASE_PORT + 1500)
+
+
 def _with(outcomes, outcome):
     return {k for k, v in outcomes.items() if v == outcome}
 
@@ -115,3 +130,25 @@ def test_bare_failures_are_the_explained_deployment_only_ones(bare):
 def test_every_test_passing_bare_passes_through_our_filters(bare, ours):
     regressions = _with(bare[0], 'passed') - _with(ours[0], 'passed')
     assert not regressions, functional.failure_text(ours[1], regressions)
+
+
+# -- through Keystone -------------------------------------------------------
+
+def test_the_suite_ran_through_keystone(bare_keystone, ours_keystone):
+    for outcomes, _ in (bare_keystone, ours_keystone):
+        assert len(outcomes) > 700
+        assert len(_with(outcomes, 'passed')) > 500
+
+
+def test_bare_keystone_failures_are_the_explained_ones(bare_keystone):
+    outcomes, junit = bare_keystone
+    unexplained = _with(outcomes, 'failed') - set(DEPLOYMENT_ONLY)
+    assert not unexplained, functional.failure_text(junit, unexplained)
+
+
+def test_every_test_passing_bare_passes_through_keystone_and_our_filters(
+        bare_keystone, ours_keystone):
+    regressions = _with(bare_keystone[0], 'passed') - \
+        _with(ours_keystone[0], 'passed')
+    assert not regressions, functional.failure_text(ours_keystone[1],
+                                                    regressions)

@@ -248,20 +248,27 @@ def _application_credential(env, user='tester'):
 
 
 def test_sync_daemon_to_a_keystone_swift_target(env, c1, c2, tmp_path):
-    """[target:c2] of the dev operator file is Keystone v3 (user, project,
-    region c2); a second target logs in with an application credential.
+    """A Keystone v3 Swift target by user, project and region (as the dev
+    operator file's [target:c2]), and one by application credential.
     Neither secret shows in the daemon's output."""
     cred_id, secret = _application_credential(env)
+    # (a suffix: the remote container is not the autosync mirror of the
+    # source, which c2 would answer for by reading through from c1)
     conf = derive_conf(
         c1['swiftsync_conf'], tmp_path / 'appcred.conf',
+        '[target:c2-password]\ntype = swift\nauth_url = %s\n'
+        'auth_version = 3\nuser = tester\nkey = testing\n'
+        'project_name = test\nregion_name = c2\n'
+        'container_suffix = -password\n\n'
         '[target:c2-appcred]\ntype = swift\nauth_url = %s\n'
         'auth_version = 3\napplication_credential_id = %s\n'
         'application_credential_secret = %s\nregion_name = c2\n'
         'container_suffix = -appcred\n' % (
-            env['keystone']['url'], cred_id, secret),
+            env['keystone']['url'], env['keystone']['url'], cred_id,
+            secret),
         state_dir=str(tmp_path / 'state'))
     owner = swift(c1)
-    for target in ('c2', 'c2-appcred'):
+    for target in ('c2-password', 'c2-appcred'):
         cont = unique('ks-sync')
         owner.put_container(cont)
         owner.put_object(cont, 'o', b'synced through keystone',
@@ -276,7 +283,7 @@ def test_sync_daemon_to_a_keystone_swift_target(env, c1, c2, tmp_path):
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert secret not in proc.stdout + proc.stderr
         assert 'testing' not in proc.stdout + proc.stderr
-        remote = cont + ('-appcred' if target == 'c2-appcred' else '')
+        remote = cont + target[len('c2'):]
         # stored on c2 itself (the region): not read through from c1
         hdrs, body = swift(c2).get_object(remote, 'o', headers={
             LOCAL_ONLY_HEADER: 'true'})
