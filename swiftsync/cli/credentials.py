@@ -159,12 +159,16 @@ def connect(creds):
     try:
         conn.get_auth()
     except swiftclient.ClientException as e:
-        if e.http_status in (401, 403):
+        # through Keystone, swiftclient says 'Unauthorized...' with no
+        # status (keystoneclient's 401)
+        if e.http_status in (401, 403) or (
+                e.http_status is None and
+                str(e.msg).startswith('Unauthorized')):
             raise CredentialsError('authentication failed for %s: %s at %s '
                                    'answered %d' % (creds['what'],
                                                     creds['user'],
                                                     creds['auth'],
-                                                    e.http_status))
+                                                    e.http_status or 401))
         raise CredentialsError('cannot authenticate %s at %s: %s' % (
             creds['what'], creds['auth'], e.http_status or e.msg))
     except Exception as e:

@@ -228,15 +228,16 @@ def _keystone_section(name, cl, keystone):
             ('delay_auth_decision', 'true'),
             # Swift's memcache client (what Swift's docs set)
             ('cache', 'swift.cache'),
-            ('service_token_roles_required', 'true'),
             ('include_service_catalog', 'false'),
             # the one Keystone endpoint bootstrap made
             ('interface', 'public')])
     return ('filter:keystoneauth', [
         ('use', 'egg:swift#keystoneauth'),
         ('operator_roles', ks.OPERATOR_ROLES),
-        # reads a project's account without an ACL, writes nothing
-        ('project_reader_roles', ks.READER_ROLES),
+        # reads a project's AUTH_ account without an ACL, writes nothing
+        # (not its SERVICE_ one: Keystone's implied roles give every member
+        # the reader role too)
+        ('AUTH_project_reader_roles', ks.READER_ROLES),
         ('reseller_admin_role', ks.RESELLER_ADMIN_ROLE),
         # a second prefix for the service-token tests of Swift's suite
         ('reseller_prefix', 'AUTH, SERVICE'),

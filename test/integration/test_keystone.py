@@ -13,6 +13,7 @@ cluster by region.
 """
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -313,3 +314,38 @@ def test_a_bad_keystone_secret_refuses_to_sync_and_says_why(env, c1,
     assert '401' in proc.stdout and 'credentials' in proc.stdout, \
         proc.stdout
     assert 'wrong-password' not in proc.stdout + proc.stderr
+
+
+# -- swiftsync keys with Keystone profiles ------------------------------------
+
+def test_keys_audit_with_keystone_profiles_per_region(env, c1, c2,
+                                                      tmp_path):
+    """A profile per cluster (region), Keystone v3: the audit of the c1
+    account checks each Sync-To autosync set against c2 with c2's
+    profile; an unknown password is a one-line error naming the user."""
+    owner = swift(c1)
+    cont = unique('ks-keys')
+    owner.put_container(cont)
+    profiles = tmp_path / 'profiles.conf'
+    profiles.write_text(''.join(
+        '[profile:%s]\nauth = %s\nuser = tester\nkey = %s\n'
+        'auth_version = 3\nproject_name = test\nuser_domain_name = Default\n'
+        'project_domain_name = Default\nregion_name = %s\n\n' % (
+            name, env['keystone']['url'], key, name)
+        for name, key in (('c1', 'testing'), ('c2', 'testing'),
+                          ('wrong', 'not-the-password'))))
+    proc = subprocess.run(
+        [os.path.join(BIN, 'swiftsync'), 'keys', 'audit', 'c1', '--peer',
+         'c2', '--profiles', str(profiles), '--json'],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r['container']: r for r in json.loads(proc.stdout)['results']}
+    assert rows[cont]['status'] == 'ok', rows[cont]
+    proc = subprocess.run(
+        [os.path.join(BIN, 'swiftsync'), 'keys', 'audit', 'wrong',
+         '--profiles', str(profiles)], capture_output=True, text=True,
+        timeout=120)
+    assert proc.returncode == 2
+    assert 'authentication failed' in proc.stderr and 'tester' in \
+        proc.stderr
+    assert 'not-the-password' not in proc.stdout + proc.stderr
