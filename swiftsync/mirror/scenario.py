@@ -21,7 +21,8 @@ A side without a profile takes its credentials from the environment, the way
 botocore and python-swiftclient do (``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL``, ``AWS_REGION``;
 ``ST_AUTH``/``ST_USER``/``ST_KEY`` or ``OS_AUTH_URL``/``OS_USERNAME``/
-``OS_PASSWORD``/``OS_PROJECT_NAME``...). A profile is a ``[target:NAME]``
+``OS_PASSWORD``/``OS_PROJECT_NAME``/``OS_REGION_NAME``..., or
+``OS_APPLICATION_CREDENTIAL_ID``/``_SECRET``). A profile is a ``[target:NAME]``
 section of a swiftsync.conf-style file (``--config``), so an operator's
 targets double as mirror profiles.
 """
@@ -113,6 +114,17 @@ def target_from_env(kind, environ=None):
     auth = _env(environ, 'ST_AUTH', 'OS_AUTH_URL')
     user = _env(environ, 'ST_USER', 'OS_USERNAME')
     key = _env(environ, 'ST_KEY', 'OS_PASSWORD')
+    app_cred = None if environ.get('ST_AUTH') else _env(
+        environ, 'OS_APPLICATION_CREDENTIAL_ID')
+    if app_cred and auth:
+        # python-swiftclient's OS_APPLICATION_CREDENTIAL_* (Keystone v3)
+        return config.SwiftTarget(
+            name='env-swift', auth_url=auth.rstrip('/'), auth_version=3,
+            application_credential_id=app_cred,
+            application_credential_secret=_env(
+                environ, 'OS_APPLICATION_CREDENTIAL_SECRET'),
+            region_name=_env(environ, 'OS_REGION_NAME'),
+            storage_url=_env(environ, 'OS_STORAGE_URL'), layout='native')
     if not (auth and user and key):
         raise ScenarioError('swift: set ST_AUTH, ST_USER and ST_KEY (or '
                             'OS_AUTH_URL, OS_USERNAME, OS_PASSWORD), or use '
@@ -126,6 +138,8 @@ def target_from_env(kind, environ=None):
         project_domain_name=_env(environ, 'OS_PROJECT_DOMAIN_NAME') or
         'Default',
         user_domain_name=_env(environ, 'OS_USER_DOMAIN_NAME') or 'Default',
+        region_name=None if environ.get('ST_AUTH') else _env(
+            environ, 'OS_REGION_NAME'),
         storage_url=_env(environ, 'OS_STORAGE_URL'), layout='native')
 
 

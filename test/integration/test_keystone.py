@@ -349,3 +349,39 @@ def test_keys_audit_with_keystone_profiles_per_region(env, c1, c2,
     assert 'authentication failed' in proc.stderr and 'tester' in \
         proc.stderr
     assert 'not-the-password' not in proc.stdout + proc.stderr
+
+
+# -- swiftsync mirror with OS_* variables ---------------------------------------
+
+@pytest.mark.parametrize('how', ['password', 'application credential'])
+def test_mirror_with_os_variables(env, c1, how):
+    """``swiftsync mirror`` reads Keystone credentials from the environment
+    as python-swiftclient does, the cluster chosen by OS_REGION_NAME."""
+    owner = swift(c1)
+    cont = unique('ks-mirror')
+    owner.put_container(cont)
+    owner.put_object(cont, 'a/b', b'mirrored with keystone')
+    shell = os_environ(env, 'c1')
+    if how != 'password':
+        cred_id, secret = _application_credential(env)
+        for k in ('OS_USERNAME', 'OS_PASSWORD', 'OS_PROJECT_NAME',
+                  'OS_USER_DOMAIN_NAME', 'OS_PROJECT_DOMAIN_NAME'):
+            del shell[k]
+        shell.update(OS_AUTH_TYPE='v3applicationcredential',
+                     OS_APPLICATION_CREDENTIAL_ID=cred_id,
+                     OS_APPLICATION_CREDENTIAL_SECRET=secret)
+    s3 = env['s3_servers']['seaweedfs']
+    shell.update(AWS_ACCESS_KEY_ID=s3['access_key'],
+                 AWS_SECRET_ACCESS_KEY=s3['secret_key'],
+                 AWS_ENDPOINT_URL=s3['endpoint'], AWS_REGION=s3['region'])
+    prefix = unique('m')
+    proc = subprocess.run(
+        [os.path.join(BIN, 'swiftsync'), 'mirror',
+         'swift://%s->s3://%s/%s' % (cont, s3['bucket'], prefix)],
+        env=shell, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    from test.integration.clients import s3_client
+    got = s3_client(s3).get_object(Bucket=s3['bucket'],
+                                   Key='%s/a/b' % prefix)['Body'].read()
+    assert got == b'mirrored with keystone'
+    assert 'testing' not in proc.stdout + proc.stderr
