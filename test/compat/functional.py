@@ -140,10 +140,20 @@ def run_suite(env, workdir, sdist, files=SUITE, timeout=1800):
     return parse_junit(junit), junit
 
 
+def test_id(case):
+    """``test.functional.<module>.<Class>::<test>`` of a junit testcase,
+    whatever directory pytest took for its root (the sdist's, or a
+    project's above it, which prefixes the class names with its path)."""
+    classname = case.get('classname') or ''
+    cut = classname.find('test.functional.')
+    return '%s::%s' % (classname[cut:] if cut >= 0 else classname,
+                       case.get('name'))
+
+
 def parse_junit(path):
     outcomes = {}
     for case in ET.parse(path).getroot().iter('testcase'):
-        name = '%s::%s' % (case.get('classname'), case.get('name'))
+        name = test_id(case)
         if case.find('failure') is not None or \
                 case.find('error') is not None:
             outcomes[name] = 'failed'
@@ -158,7 +168,7 @@ def failure_text(junit, names):
     """The first lines of each named failure, for an assertion message."""
     texts = []
     for case in ET.parse(junit).getroot().iter('testcase'):
-        name = '%s::%s' % (case.get('classname'), case.get('name'))
+        name = test_id(case)
         if name in names:
             node = case.find('failure')
             if node is None:

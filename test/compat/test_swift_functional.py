@@ -40,6 +40,23 @@ DEPLOYMENT_ONLY = {
 }
 
 
+# ... and of the bare Keystone deployment (Keystone 30, keystonemiddleware 13
+# on sqlite, as swiftsync.devcluster.keystone sets them up).
+_SERVICE_TOKEN = (
+    "TestRBAC sends the user's own token as X-Service-Token too; here "
+    "authtoken answers 401 to such a request where the suite expects the "
+    "answer without it (204/403): a service token of a user without the "
+    "service role. Seen on the bare Keystone pipeline, with no swiftsync "
+    "filter; not investigated further (Swift's gate runs devstack's "
+    "Keystone).")
+DEPLOYMENT_ONLY_KEYSTONE = dict(DEPLOYMENT_ONLY, **{
+    'test.functional.test_access_control.TestRBAC::test_rbac':
+        _SERVICE_TOKEN,
+    'test.functional.test_access_control.TestRBAC::'
+    'test_rbac_with_service_prefix': _SERVICE_TOKEN,
+})
+
+
 def _roomy_tmpfs(path='/dev/shm', need=4 << 30):
     """``path`` when it takes unlimited user xattrs and has ``need`` bytes
     free, else None."""
@@ -142,7 +159,7 @@ def test_the_suite_ran_through_keystone(bare_keystone, ours_keystone):
 
 def test_bare_keystone_failures_are_the_explained_ones(bare_keystone):
     outcomes, junit = bare_keystone
-    unexplained = _with(outcomes, 'failed') - set(DEPLOYMENT_ONLY)
+    unexplained = _with(outcomes, 'failed') - set(DEPLOYMENT_ONLY_KEYSTONE)
     assert not unexplained, functional.failure_text(junit, unexplained)
 
 
