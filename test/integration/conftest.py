@@ -36,3 +36,15 @@ def deployment(tmp_path_factory):
 @pytest.fixture(scope='session')
 def env(deployment):
     return deployment.env
+
+
+@pytest.fixture(scope='module')
+def c1(env):
+    """The first cluster of the module's deployment (the session's, or one
+    of test/integration/deployments.py)."""
+    return env['clusters'][0]
+
+
+@pytest.fixture(scope='module')
+def c2(env):
+    return env['clusters'][1]

@@ -20,29 +20,16 @@ from swiftclient.exceptions import ClientException
 from swift.common.swob import str_to_wsgi
 
 from swiftsync import config, signing
-from swiftsync.devcluster import Deployment, confs
+from swiftsync.devcluster import confs
 from swiftsync.middleware.autosync import peer_request
+from test.integration.deployments import own_deployment
 from test.integration.test_devcluster import wait_for
 
-BASE_PORT = int(os.environ.get('SWIFTSYNC_TEST_BASE_PORT', '9600')) + 300
 SWIFTSYNC = [sys.executable, '-m', 'swiftsync.cli.main']
 
 
-@pytest.fixture(scope='module')
-def dep(tmp_path_factory):
-    d = Deployment(str(tmp_path_factory.mktemp('autosync')))
-    d.up(clusters=3, replicas=1, s3='none', base_port=BASE_PORT,
-         filters='autosync')
-    try:
-        d.start_swift_daemon('container-sync')
-        yield d
-    finally:
-        d.down()
-
-
-@pytest.fixture(scope='module')
-def env(dep):
-    return dep.env
+dep, env = own_deployment('autosync', 300, clusters=3, replicas=1,
+                          s3='none', filters='autosync')
 
 
 def cl(env, name):

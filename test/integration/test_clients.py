@@ -11,18 +11,16 @@ import sys
 import time
 import uuid
 
-import pytest
 import requests
 import swiftclient
 
 from swiftsync import config, stores
-from swiftsync.devcluster import Deployment
 
 from test.integration.clients import swift
+from test.integration.deployments import own_deployment
 from test.integration.test_devcluster import wait_for
 from test.integration.test_shunt import put_remote
 
-BASE = int(os.environ.get('SWIFTSYNC_TEST_BASE_PORT', '9600'))
 BIN = os.path.dirname(sys.executable)
 SWIFT_CLI = os.path.join(BIN, 'swift')
 RCLONE = os.path.join(BIN, 'rclone')
@@ -31,30 +29,8 @@ MiB = 1024 * 1024
 OPTIN = 'X-Container-Cloud-Sync-'
 
 
-@pytest.fixture(scope='module')
-def dep(tmp_path_factory):
-    d = Deployment(str(tmp_path_factory.mktemp('clients')))
-    d.up(clusters=2, replicas=1, s3='seaweedfs', base_port=BASE + 1800)
-    try:
-        d.start_swift_daemon('container-sync')
-        yield d
-    finally:
-        d.down()
-
-
-@pytest.fixture(scope='module')
-def env(dep):
-    return dep.env
-
-
-@pytest.fixture(scope='module')
-def c1(env):
-    return env['clusters'][0]
-
-
-@pytest.fixture(scope='module')
-def c2(env):
-    return env['clusters'][1]
+dep, env = own_deployment('clients', 1800, clusters=2, replicas=1,
+                          s3='seaweedfs')
 
 
 # -- helpers -----------------------------------------------------------------

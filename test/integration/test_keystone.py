@@ -24,43 +24,19 @@ import requests
 import swiftclient
 
 from swiftsync import config, stores
-from swiftsync.devcluster import Deployment
 from swiftsync.devcluster.derive import derive_conf
 from swiftsync.middleware.autosync import LOCAL_ONLY_HEADER
 
 from test.integration.clients import keystone_swift, swift
+from test.integration.deployments import own_deployment
 from test.integration.test_devcluster import wait_for
 
-BASE = int(os.environ.get('SWIFTSYNC_TEST_BASE_PORT', '9600')) + 2100
 BIN = os.path.dirname(sys.executable)
 OPTIN = 'X-Container-Cloud-Sync-'
 
 
-@pytest.fixture(scope='module')
-def dep(tmp_path_factory):
-    d = Deployment(str(tmp_path_factory.mktemp('keystone')))
-    d.up(clusters=2, replicas=1, s3='seaweedfs', base_port=BASE,
-         auth='keystone')
-    try:
-        d.start_swift_daemon('container-sync')
-        yield d
-    finally:
-        d.down()
-
-
-@pytest.fixture(scope='module')
-def env(dep):
-    return dep.env
-
-
-@pytest.fixture(scope='module')
-def c1(env):
-    return env['clusters'][0]
-
-
-@pytest.fixture(scope='module')
-def c2(env):
-    return env['clusters'][1]
+dep, env = own_deployment('keystone', 2100, clusters=2, replicas=1,
+                          s3='seaweedfs', auth='keystone')
 
 
 def unique(prefix):
